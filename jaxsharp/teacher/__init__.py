@@ -1,0 +1,86 @@
+"""The SwinIR teacher: `load(path)` returns a callable model on NHWC float32 images in [0, 1].
+
+    model = jaxsharp.teacher.load("weights/swinir_s_x2")      # a directory written by ports.swinir_torch
+    model = jaxsharp.teacher.load("002_lightweightSR_DIV2K_s64w8_SwinIR-S_x2.pth")
+    y = model(x)                                               # x [N, H, W, C] -> raw [N, sH, sW, C], not clamped
+    y = model(x, tile=256, overlap=32)                         # large images, tiled and blended
+
+`model.apply(model.params, x)` is the pure function behind it, for jit / vmap / sharding by the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxsharp.checkpoint import load_flat_params, restore_params
+from jaxsharp.teacher.swinir import PAD_MODES, SwinIR, SwinIRConfig, forward
+from jaxsharp.tiling import tiled_apply
+
+__all__ = ["Teacher", "load", "SwinIR", "SwinIRConfig"]
+
+
+class Teacher:
+    """A SwinIR model with its parameters split out, so that `apply` is a pure function of (params, x)."""
+
+    def __init__(self, model: SwinIR, *, pad: str = "reflect", source: str = ""):
+        if pad not in PAD_MODES:
+            raise ValueError(f"unknown pad mode {pad!r}; choose one of {PAD_MODES}")
+        self.config: SwinIRConfig = model.config
+        self.pad = pad
+        self.source = source
+        self.graphdef, self.params = nnx.split(model, nnx.Param)
+        self._apply_jit = jax.jit(self.apply)
+
+    @property
+    def scale(self) -> int:
+        return self.config.upscale
+
+    def apply(self, params, x: jax.Array) -> jax.Array:
+        """Pure forward: x [N, H, W, C] float32 in [0, 1] (any H, W) -> raw output [N, sH, sW, C]."""
+        return forward(nnx.merge(self.graphdef, params), x, self.pad)
+
+    def __call__(self, x, *, tile: int | None = None, overlap: int = 32) -> jax.Array:
+        x = jnp.asarray(x, jnp.float32)
+        if x.ndim != 4 or x.shape[-1] != self.config.in_chans:
+            raise ValueError(f"teacher input must be [N, H, W, {self.config.in_chans}], got shape {tuple(x.shape)}")
+        if tile is None or (tile >= x.shape[1] and tile >= x.shape[2]):
+            return self._apply_jit(self.params, x)
+        return jnp.asarray(tiled_apply(lambda t: self._apply_jit(self.params, t), x, tile=tile, overlap=overlap,
+                                       scale=self.scale))
+
+
+def build(config: SwinIRConfig, flat_params: dict[str, np.ndarray], *, pad: str = "reflect",
+          source: str = "") -> Teacher:
+    model = SwinIR(config, rngs=nnx.Rngs(0))
+    load_flat_params(model, flat_params, source=source)
+    return Teacher(model, pad=pad, source=source)
+
+
+def load(path: str | os.PathLike, *, pad: str = "reflect", param_key: str | None = None, **overrides) -> Teacher:
+    """Loads SwinIR weights from an official `.pth`, a `.npz` keyed by PyTorch names, or a ported directory.
+
+    The config is inferred from tensor shapes (img_range from the official file name); `overrides` replace
+    config fields (e.g. img_range=255.0). Nothing from the file is executed.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        meta_file = path / "config.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{path}: not a ported teacher directory (no config.json)")
+        meta = json.loads(meta_file.read_text())
+        if meta.get("model") != "swinir":
+            raise ValueError(f"{meta_file}: model {meta.get('model')!r} is not 'swinir'")
+        config = SwinIRConfig(**{**meta["config"], **overrides})
+        return build(config, restore_params(path / "params"), pad=pad, source=str(path))
+    from ports.swinir_torch import convert_state_dict, load_state_dict_file
+
+    sd = load_state_dict_file(path, param_key)
+    config, flat, _ = convert_state_dict(sd, source=str(path), **overrides)
+    return build(config, flat, pad=pad, source=str(path))
