@@ -1,0 +1,272 @@
+"""Training batches from image files: grain pipeline of random crops, dihedral augmentation, on-the-fly degradation.
+
+One image's path through this module:
+  ImageFolderSource[i]            float32 RGB [H, W, 3] in [0, 1]   (any readable file, via image_io)
+  -> random_crop_augment           [crop, crop, 3]: reflect-pad if small, random crop, one of the 8 dihedral transforms
+  -> degrade.bicubic_pair          {"input": [h, w, 3], "target": [crop, crop, 3]}
+  -> grain Batch(drop_remainder)   {"input": [B, h, w, 3], "target": [B, crop, crop, 3]} float32, static shapes
+
+Randomness comes only from grain's per-record generator (Philox keyed by seed + the record's position in the sampled
+stream), so the same seed and worker_count give identical batches (worker_count 0 and 1 agree; with more workers
+each worker batches its own share of records), and the iterator state (`get_state` / `set_state`) restores the exact
+stream. Records are sharded over `jax.process_index()` / `jax.process_count()` by default.
+
+Choices:
+- Images smaller than the crop are reflect-padded up to the crop size (centred) rather than skipped, so small sets
+  such as T91 (smallest image 78x78) keep every image at any crop size; the loader warns how many images that affects.
+- Files that cannot be opened at all (not an image, unreadable header) are skipped with a warning naming each file when
+  the folder is scanned. A file whose header is fine but whose pixel data is corrupt is only found when decoded; it
+  then raises `image_io.ImageReadError` naming the file (scan-time full decoding would make start-up slow on big sets).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import warnings
+from typing import Protocol
+
+import grain
+import numpy as np
+from absl import flags
+from PIL import Image, UnidentifiedImageError
+
+from jaxsharp import degrade
+from jaxsharp.image_io import IMAGE_SUFFIXES, read_image_rgb
+
+# EXIF orientations 5..8 rotate by 90 degrees: the decoded image is the header size transposed.
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+
+
+class ImageSource(Protocol):
+    """What the loader reads: a random-access sequence of float32 RGB images [H, W, 3] in [0, 1]."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+
+def _header_size(path: pathlib.Path) -> tuple[int, int]:
+    """(height, width) of the decoded image, from the header only (no pixel decoding)."""
+    with Image.open(path) as img:
+        width, height = img.size
+        if img.format == "PNG":
+            # PngImageFile.getexif() decodes all pixels to look for an eXIf chunk after them; read only one before.
+            exif = Image.Exif()
+            if "exif" in img.info:
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+        if exif.get(_EXIF_ORIENTATION) in _TRANSPOSING_ORIENTATIONS:
+            width, height = height, width
+    return height, width
+
+
+class ImageFolderSource:
+    """Every image file under `root` (recursive), as float32 RGB [H, W, 3] in [0, 1]; a grain random-access source.
+
+    Files are found by suffix (image_io.IMAGE_SUFFIXES: PNG, JPEG, BMP, WebP, TIFF) and sorted by relative path, so
+    every host of a multi-host run sees the same record order and sharding partitions the same list. Grayscale, palette,
+    alpha and 16-bit files are normalised by image_io.read_image_rgb. Files whose header cannot be read are skipped with
+    a warning naming them.
+
+    cache: keep each decoded image in memory after its first read, so each file is decoded once per process (once per
+      grain worker). Costs H * W * 12 bytes per image per process: meant for small sets (T91: ~40 MB), not for DIV2K.
+    """
+
+    def __init__(self, root: str | os.PathLike, *, cache: bool = False):
+        self.root = pathlib.Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: not a directory")
+        candidates = sorted(
+            (p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+            key=lambda p: p.relative_to(self.root).as_posix(),
+        )
+        paths, sizes, skipped = [], [], []
+        for path in candidates:
+            try:
+                size = _header_size(path)
+            except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+                skipped.append(f"{path} ({type(e).__name__}: {e})")
+                continue
+            paths.append(path)
+            sizes.append(size)
+        if skipped:
+            warnings.warn(
+                f"ImageFolderSource({self.root}): skipped {len(skipped)} unreadable file(s): " + "; ".join(skipped),
+                stacklevel=2,
+            )
+        if not paths:
+            raise ValueError(f"{self.root}: no readable image files ({', '.join(IMAGE_SUFFIXES)}) found")
+        self.paths: tuple[pathlib.Path, ...] = tuple(paths)
+        # (height, width) per record, read from headers: lets the loader report images smaller than the crop.
+        self.sizes: tuple[tuple[int, int], ...] = tuple(sizes)
+        self.cache = cache
+        self._decoded: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        """float32 RGB [H, W, 3] in [0, 1]. Read-only when cached: callers must copy before writing."""
+        if not self.cache:
+            return read_image_rgb(self.paths[index])
+        image = self._decoded.get(index)
+        if image is None:
+            # Concurrent reader threads may decode the same file twice on a first read; harmless, the result is equal.
+            image = read_image_rgb(self.paths[index])
+            image.flags.writeable = False
+            self._decoded[index] = image
+        return image
+
+    def __repr__(self) -> str:
+        # grain checks repr(source) when restoring iterator state, so it must be stable across processes and runs.
+        return f"ImageFolderSource(root={str(self.root)!r}, num_records={len(self)}, cache={self.cache})"
+
+    def __getstate__(self):
+        # Workers start with an empty cache: decoded images are not shipped through pickling.
+        state = dict(self.__dict__)
+        state["_decoded"] = {}
+        return state
+
+
+def dihedral_transform(image: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 symmetries of the square on [H, W, C]: k % 4 quarter turns, then a left-right mirror if k >= 4."""
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral index must be in 0..7, got {k}")
+    out = np.rot90(image, k % 4, axes=(0, 1))
+    return out[:, ::-1] if k >= 4 else out
+
+
+def reflect_pad_to(image: np.ndarray, size: int) -> np.ndarray:
+    """Reflect-pads [H, W, C] (centred) so both sides are at least `size`; large enough images are returned as is."""
+    height, width = image.shape[:2]
+    pad_h, pad_w = max(size - height, 0), max(size - width, 0)
+    if pad_h == 0 and pad_w == 0:
+        return image
+    return np.pad(image, ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)), mode="reflect")
+
+
+def random_crop_augment(image: np.ndarray, rng: np.random.Generator, *, crop_size: int) -> np.ndarray:
+    """A random [crop_size, crop_size, C] crop of `image` [H, W, C] under a random dihedral transform.
+
+    Pure function of (image, rng state): draws top, left, then the dihedral index, in that order. Images smaller than
+    the crop are reflect-padded first (see reflect_pad_to). Returns a new contiguous array; `image` is not modified.
+    """
+    image = reflect_pad_to(image, crop_size)
+    height, width = image.shape[:2]
+    top = int(rng.integers(0, height - crop_size + 1))
+    left = int(rng.integers(0, width - crop_size + 1))
+    k = int(rng.integers(0, 8))
+    crop = image[top:top + crop_size, left:left + crop_size]
+    return dihedral_transform(crop, k).copy()  # a copy: the source may hand out its cached (read-only) image
+
+
+def _check_crop_config(crop_size: int, scale: int, mode: str) -> None:
+    if mode not in degrade.MODES:
+        raise ValueError(f"mode must be one of {degrade.MODES}, got {mode!r}")
+    if scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    if crop_size < 1 or crop_size % scale:
+        raise ValueError(f"crop_size must be a positive multiple of scale={scale}, got {crop_size}")
+
+
+class CropAugmentDegrade(grain.transforms.RandomMap):
+    """grain transform: float32 RGB image -> {"input", "target"} training pair, random from grain's per-record rng."""
+
+    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False):
+        _check_crop_config(crop_size, scale, mode)
+        self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
+
+    def random_map(self, element: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        target = random_crop_augment(element, rng, crop_size=self.crop_size)
+        model_input, target = degrade.bicubic_pair(target, self.scale, self.mode, quantize=self.quantize)
+        return {"input": np.asarray(model_input, np.float32), "target": np.asarray(target, np.float32)}
+
+    def __repr__(self) -> str:
+        return (f"CropAugmentDegrade(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
+                f"quantize={self.quantize})")
+
+
+def batch_shapes(*, crop_size: int, scale: int, mode: str, batch_size: int) -> dict[str, tuple[int, int, int, int]]:
+    """The static shapes of every batch the loader yields (for model init and AOT compilation)."""
+    _check_crop_config(crop_size, scale, mode)
+    side = crop_size // scale if mode == "sr" else crop_size
+    return {"input": (batch_size, side, side, 3), "target": (batch_size, crop_size, crop_size, 3)}
+
+
+def _warn_small_images(source: ImageSource, crop_size: int) -> None:
+    sizes = getattr(source, "sizes", None)  # known without decoding only for sources that read headers
+    if sizes is None:
+        return
+    small = sum(1 for h, w in sizes if h < crop_size or w < crop_size)
+    if small:
+        warnings.warn(
+            f"{small} of {len(sizes)} images in {source!r} are smaller than the {crop_size}-px crop; "
+            "they are reflect-padded to the crop size",
+            stacklevel=3,
+        )
+
+
+def make_train_loader(
+    source: ImageSource,
+    *,
+    crop_size: int,
+    scale: int,
+    mode: str,
+    batch_size: int,
+    seed: int,
+    num_epochs: int | None = None,
+    worker_count: int = 0,
+    shard_options: grain.sharding.ShardOptions | None = None,
+    quantize: bool = False,
+    read_threads: int = 4,
+) -> grain.DataLoader:
+    """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
+
+    h = w = crop_size // scale in mode "sr", crop_size in mode "sharpen" (see batch_shapes). Records are shuffled
+    per epoch and cropped / augmented / degraded from grain's per-record rng, all keyed by `seed` (0 <= seed < 2**32):
+    the same seed (and worker_count) gives identical batches; the last partial batch of a finite run is dropped, so
+    every batch has the same shape. num_epochs None repeats forever. worker_count 0 runs in-process; > 0 starts grain
+    worker processes (spawned: a script using them needs an `if __name__ == "__main__":` guard).
+    shard_options None shards records over JAX processes (grain.sharding.ShardByJaxProcess, equal shard sizes).
+    quantize: round the degraded input to uint8 levels, as benchmark LR files are (degrade.bicubic_pair).
+    read_threads: threads decoding files per process; the read-ahead buffer is bounded to a few batches because
+    decoded full-size images are large (a 2K DIV2K image is 33 MB as float32).
+
+    Iterate with `it = iter(loader)`; `it.get_state()` / `it.set_state(state)` save and restore the position.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    if worker_count < 0:
+        raise ValueError(f"worker_count must be >= 0, got {worker_count}")
+    transform = CropAugmentDegrade(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize)
+    _warn_small_images(source, crop_size)
+    if worker_count > 0 and not flags.FLAGS.is_parsed():
+        # grain reads its absl flags when it starts worker processes; unparsed flags raise there, far from the cause.
+        # A CLI that parses flags (absl.app.run) is unaffected by this.
+        flags.FLAGS.mark_as_parsed()
+    if shard_options is None:
+        shard_options = grain.sharding.ShardByJaxProcess(drop_remainder=True)
+    # The sampler does not shard: the DataLoader does (grain's recommended split of roles), so each shard takes a
+    # strided slice of one seeded stream of shuffled epochs; shards never share a position of that stream.
+    sampler = grain.samplers.IndexSampler(
+        num_records=len(source),
+        shard_options=grain.sharding.NoSharding(),
+        shuffle=True,
+        num_epochs=num_epochs,
+        seed=seed,
+    )
+    return grain.DataLoader(
+        data_source=source,
+        sampler=sampler,
+        operations=[transform, grain.transforms.Batch(batch_size=batch_size, drop_remainder=True)],
+        worker_count=worker_count,
+        shard_options=shard_options,
+        read_options=grain.ReadOptions(num_threads=read_threads,
+                                       prefetch_buffer_size=max(2 * batch_size, read_threads)),
+    )
+
