@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
@@ -28,7 +29,10 @@ def flat_params(module: nnx.Module) -> dict[str, np.ndarray]:
 
 
 def load_flat_params(module: nnx.Module, flat: dict[str, np.ndarray], *, source: str = "params") -> None:
-    """Fills every nnx.Param of `module` from `flat`; every key must be used and every shape must match."""
+    """Fills every nnx.Param of `module` from `flat`; every key must be used and every shape must match.
+
+    `module` may be abstract (from `nnx.eval_shape`): building a model that way skips random initialisation.
+    """
     targets = flat_param_vars(module)
     missing = sorted(set(targets) - set(flat))
     unexpected = sorted(set(flat) - set(targets))
@@ -37,10 +41,10 @@ def load_flat_params(module: nnx.Module, flat: dict[str, np.ndarray], *, source:
                          f"{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
                          f"{'...' if len(unexpected) > 5 else ''}")
     for key, var in targets.items():
-        value = np.asarray(flat[key])
-        if value.shape != var[...].shape:
-            raise ValueError(f"{source}: {key} has shape {value.shape}, the model expects {var[...].shape}")
-        var[...] = value.astype(var[...].dtype)
+        value, current = np.asarray(flat[key]), var.get_value()
+        if value.shape != current.shape:
+            raise ValueError(f"{source}: {key} has shape {value.shape}, the model expects {current.shape}")
+        var.set_value(jnp.asarray(value, current.dtype))
 
 
 def _nest(flat: dict[str, np.ndarray]) -> dict:

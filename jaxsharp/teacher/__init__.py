@@ -58,7 +58,9 @@ class Teacher:
 
 def build(config: SwinIRConfig, flat_params: dict[str, np.ndarray], *, pad: str = "reflect",
           source: str = "") -> Teacher:
-    model = SwinIR(config, rngs=nnx.Rngs(0))
+    if pad not in PAD_MODES:
+        raise ValueError(f"unknown pad mode {pad!r}; choose one of {PAD_MODES}")
+    model = nnx.eval_shape(lambda: SwinIR(config, rngs=nnx.Rngs(0)))  # shapes only: weights come from the file
     load_flat_params(model, flat_params, source=source)
     return Teacher(model, pad=pad, source=source)
 
