@@ -53,7 +53,7 @@ def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """float [0, 1] -> uint8 with round-half-up, as `np.uint8((x * 255).round())` in the SR literature's scripts."""
+    """float [0, 1] -> uint8 as the SR literature's scripts do it: `np.uint8((x * 255).round())` (half to even)."""
     return np.clip(np.round(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 

@@ -1,0 +1,449 @@
+"""Benchmark evaluation: PSNR/SSIM (Y and RGB) of a method on SR benchmark sets, the literature's way.
+
+    python -m jaxsharp.evaluate --method bicubic --scale 2 --sets Set5,Set14 --json results.json
+
+Every input is rebuilt from the HR images with `degrade.bicubic_pair(..., quantize=True)` (MATLAB bicubic on
+uint8, which reproduces the official Set5/Set14 LR files bit for bit); B100/Urban100's shipped LR files are not
+the standard ones and are never read. GT is the HR mod-cropped to the scale; `crop_border` = scale.
+
+Methods (each maps the model input to an output at HR size):
+- bicubic: sr mode, MATLAB bicubic x s of the uint8 lr; sharpen mode, the blurry input itself (identity).
+- lanczos: Pillow LANCZOS x s of the uint8 lr (sr mode only).
+- unsharp: an unsharp mask on the bicubic image (sr) / the blurry input (sharpen); the classic sharpening
+  users reach for. Defaults tuned once on T91 at x2 by experiments/tune_unsharp.py (grid search on Y-PSNR):
+  sigma = UNSHARP_SIGMA, amount = UNSHARP_AMOUNT, threshold = UNSHARP_THRESHOLD (see there for the numbers).
+- teacher: `jaxsharp.teacher.load(weights)`; sr mode feeds lr; sharpen mode feeds imresize(blurry, 1/s), the
+  only way an x s SR model can map the blurry image to its own size.
+- student: `jaxsharp.student.load(weights)` (sharpen mode feeds the blurry image, sr mode the lr); its scale and
+  mode must be the evaluation's.
+- predictions: images read from --predictions DIR, named like the HR file or `<name>_<suffix>.<ext>`
+  (e.g. `baby_SwinIR.png`); GT is cropped to the prediction's size, as the official SwinIR test script does.
+Model outputs are clamped to [0, 1]; all outputs are quantized to uint8 levels before measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pathlib
+import sys
+import tempfile
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from jaxsharp import metrics
+from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
+from jaxsharp.image_io import IMAGE_SUFFIXES, ImageReadError, read_image_rgb, to_uint8, write_image
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
+BENCHMARK_SETS = ("Set5", "Set14", "B100", "Urban100", "Manga109")
+METHODS = ("bicubic", "lanczos", "unsharp", "teacher", "student", "predictions")
+
+# Tuned by experiments/tune_unsharp.py on T91, x2, Y-PSNR (its docstring holds the command and the grid).
+# Best of sigma {0.5..2} x amount {0.25..4} x threshold {0..4}/255: 32.833 dB vs 32.237 dB for the blurry input.
+UNSHARP_SIGMA = 1.0  # Gaussian sigma, pixels
+UNSHARP_AMOUNT = 0.75
+UNSHARP_THRESHOLD = 1.0 / 255.0  # in [0, 1] units: detail under one grey level is left alone
+
+# An image-producing method: (image name, model input HWC float32 [0, 1]) -> output HWC float [0, 1].
+Method = Callable[[str, np.ndarray], np.ndarray]
+
+
+class UnreadableImageWarning(UserWarning):
+    """A file in an evaluated folder (or a prediction) that could not be used; it is skipped."""
+
+
+class SkipImage(Exception):
+    """Raised by a method when one image cannot be evaluated (missing or unreadable prediction)."""
+
+
+class EvaluationError(Exception):
+    """A problem with the requested evaluation as a whole (missing set, unavailable model)."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Methods
+
+
+def unsharp_mask(image: np.ndarray, sigma: float = UNSHARP_SIGMA, amount: float = UNSHARP_AMOUNT,
+                 threshold: float = UNSHARP_THRESHOLD) -> np.ndarray:
+    """Classic unsharp mask, per channel: x + amount * (x - gaussian(x, sigma)) where |x - gaussian| >= threshold.
+
+    image: HWC float in [0, 1]; returns float32 HWC clipped to [0, 1]. Mirror padding at the borders.
+    """
+    x = np.asarray(image, dtype=np.float64)
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    taps = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-(taps * taps) / (2.0 * sigma * sigma))
+    kernel /= kernel.sum()
+    h, w = x.shape[:2]
+    padded = np.pad(x, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+    rows = sum(kernel[i] * padded[i : i + h] for i in range(kernel.size))
+    blurred = sum(kernel[j] * rows[:, j : j + w] for j in range(kernel.size))
+    detail = x - blurred
+    if threshold > 0:
+        detail = np.where(np.abs(detail) >= threshold, detail, 0.0)
+    return np.clip(x + amount * detail, 0.0, 1.0).astype(np.float32)
+
+
+def _lanczos_up(lr: np.ndarray, scale: int) -> np.ndarray:
+    from PIL import Image
+
+    h, w = lr.shape[:2]
+    pil = Image.fromarray(to_uint8(lr)).resize((w * scale, h * scale), Image.Resampling.LANCZOS)
+    return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def _model_method(model, scale: int, mode: str, *, downscale_sharpen_input: bool) -> Method:
+    import jax.numpy as jnp
+
+    def run(name: str, inp: np.ndarray) -> np.ndarray:
+        if mode == "sharpen" and downscale_sharpen_input:
+            inp = np.clip(imresize_np(inp, 1.0 / scale, round_between_axes=True), 0.0, 1.0)
+        out = np.asarray(model(jnp.asarray(inp[None], dtype=jnp.float32)))[0]
+        return np.clip(out, 0.0, 1.0)
+
+    return run
+
+
+def _check_model_matches(method: str, model, scale: int, mode: str) -> None:
+    # A model for another scale or mode would fail later with a shape error on the first image; say why now.
+    config = getattr(model, "config", None)
+    model_scale = getattr(config, "upscale", getattr(config, "scale", scale))
+    if model_scale != scale:
+        raise EvaluationError(f"the {method} weights are for x{model_scale}, but --scale is {scale}")
+    model_mode = getattr(config, "mode", mode) if method == "student" else mode
+    if model_mode != mode:
+        raise EvaluationError(f"the {method} weights are for --mode {model_mode}, but --mode is {mode}")
+
+
+def _find_prediction(directory: pathlib.Path, name: str) -> pathlib.Path:
+    exact = [p for p in directory.iterdir() if p.stem == name and p.suffix.lower() in IMAGE_SUFFIXES]
+    if exact:
+        return exact[0]
+    suffixed = sorted(p for p in directory.iterdir()
+                      if p.stem.startswith(name + "_") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(suffixed) == 1:
+        return suffixed[0]
+    if not suffixed:
+        raise SkipImage(f"no prediction for {name!r} in {directory} (expected {name}.png or {name}_<suffix>.png)")
+    raise SkipImage(f"several predictions for {name!r} in {directory}: {', '.join(p.name for p in suffixed)}")
+
+
+def _predictions_method(directory: pathlib.Path) -> Method:
+    def run(name: str, inp: np.ndarray) -> np.ndarray:
+        path = _find_prediction(directory, name)
+        try:
+            return read_image_rgb(path)
+        except ImageReadError as e:
+            raise SkipImage(str(e)) from None
+
+    return run
+
+
+def make_method(method: str, *, scale: int, mode: str, weights: str | None = None,
+                predictions: str | os.PathLike | None = None) -> Method:
+    """Builds the image-producing function for `method` (see the module docstring)."""
+    if method == "bicubic":
+        if mode == "sharpen":
+            return lambda name, blurry: blurry
+        return lambda name, lr: imresize_np(lr, scale, round_between_axes=True)
+    if method == "lanczos":
+        if mode != "sr":
+            raise EvaluationError("--method lanczos needs --mode sr (it upsamples the lr image)")
+        return lambda name, lr: _lanczos_up(lr, scale)
+    if method == "unsharp":
+        if mode == "sharpen":
+            return lambda name, blurry: unsharp_mask(blurry)
+        return lambda name, lr: unsharp_mask(imresize_np(lr, scale, round_between_axes=True))
+    if method in ("teacher", "student"):
+        if not weights:
+            raise EvaluationError(f"--method {method} needs --weights")
+        try:  # lazy: pulls in Flax and the model only when used
+            if method == "teacher":
+                from jaxsharp.teacher import load
+            else:
+                from jaxsharp.student import load
+        except ImportError as e:
+            raise EvaluationError(f"the {method} model is not available yet ({e})") from None
+        try:
+            model = load(weights)
+        except (OSError, ValueError, KeyError) as e:
+            raise EvaluationError(f"cannot load {method} weights {weights}: {e}") from None
+        _check_model_matches(method, model, scale, mode)
+        return _model_method(model, scale, mode, downscale_sharpen_input=(method == "teacher"))
+    if method == "predictions":
+        if not predictions:
+            raise EvaluationError("--method predictions needs --predictions DIR")
+        directory = pathlib.Path(predictions)
+        if not directory.is_dir():
+            raise EvaluationError(f"predictions folder not found: {directory}")
+        return _predictions_method(directory)
+    raise EvaluationError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One set
+
+
+def is_single_channel_file(path: pathlib.Path) -> bool:
+    """True for a greyscale image file (Pillow modes 1, L, LA, I, I;16*, F); reads the header only."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.mode in ("1", "L", "LA", "I", "F") or img.mode.startswith("I;16")
+
+
+def list_images(folder: pathlib.Path) -> list[pathlib.Path]:
+    """Image files of a folder, sorted; other (non-hidden) files are reported with a warning and skipped."""
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            files.append(path)
+        else:
+            warnings.warn(f"{path}: skipped (not an image file)", UnreadableImageWarning, stacklevel=2)
+    return files
+
+
+def _detail_crop_box(target: np.ndarray, size: int) -> tuple[int, int, int]:
+    """Top-left corner and side of the square crop of `target` with the most gradient energy (for the figure)."""
+    h, w = target.shape[:2]
+    size = min(size, h, w)
+    y = target.mean(axis=-1)
+    energy = np.abs(np.diff(y, axis=0))[:, :-1] + np.abs(np.diff(y, axis=1))[:-1, :]
+    best, corner = -1.0, (0, 0)
+    step = max(1, size // 4)
+    for top in range(0, h - size + 1, step):
+        for left in range(0, w - size + 1, step):
+            e = float(energy[top : top + size - 1, left : left + size - 1].sum())
+            if e > best:
+                best, corner = e, (top, left)
+    return corner[0], corner[1], size
+
+
+def _save_crop_figure(path: pathlib.Path, title: str, crops: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    cols = ("input", "output", "target")
+    fig, axes = plt.subplots(len(crops), 3, figsize=(9, 3 * len(crops)), squeeze=False)
+    for row, crop in enumerate(crops):
+        for col, key in enumerate(cols):
+            ax = axes[row, col]
+            ax.imshow(np.clip(crop[key], 0, 1), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            label = {"input": crop["input_label"], "output": f"output {crop['psnr_y']:.2f} dB", "target": "HR"}[key]
+            ax.set_title(f"{crop['name']}: {label}", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, method_name: str, scale: int,
+                 mode: str, save_dir: str | os.PathLike | None = None, gray_as_is: bool = False,
+                 progress: bool = True, figure_rows: int = 4, crop_size: int = 96) -> dict:
+    """Evaluates `method` on every image of `hr_dir`; returns the result dict (means and per-image metrics).
+
+    Unreadable files are skipped with an UnreadableImageWarning naming them. With save_dir, outputs go to
+    save_dir/<set>/<name>.png and a side-by-side crop figure to save_dir/<set>_crops.png.
+    gray_as_is: Y metrics of single-channel HR files are measured on the grey values (metrics `gray=True`).
+    """
+    from tqdm import tqdm
+
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
+    hr_dir = pathlib.Path(hr_dir)
+    images, crops = [], []
+    out_dir = pathlib.Path(save_dir) / set_name if save_dir is not None else None
+    for path in tqdm(list_images(hr_dir), desc=f"{set_name} x{scale} {method_name}", unit="img",
+                     disable=not progress, leave=False):
+        try:
+            hr = read_image_rgb(path)
+            inp, target = bicubic_pair(hr, scale, mode, quantize=True)
+            output = method(path.stem, inp)
+        except (ImageReadError, SkipImage) as e:
+            warnings.warn(f"{e} (skipped)" if isinstance(e, SkipImage) else f"{e}; skipped",
+                          UnreadableImageWarning, stacklevel=2)
+            continue
+        if method_name == "predictions":
+            oh, ow = output.shape[:2]
+            if oh > hr.shape[0] or ow > hr.shape[1]:
+                warnings.warn(f"prediction for {path.name} is {ow}x{oh}, larger than the HR image; skipped",
+                              UnreadableImageWarning, stacklevel=2)
+                continue
+            target = hr[:oh, :ow]  # as the official script: GT cropped to the output size
+        elif output.shape != target.shape:
+            raise ValueError(f"{method_name} returned shape {output.shape} for {path.name}, expected {target.shape}")
+        gray = gray_as_is and is_single_channel_file(path)
+        row = {
+            "name": path.stem,
+            "psnr_y": metrics.psnr_y(output, target, crop_border=scale, gray=gray),
+            "ssim_y": metrics.ssim_y(output, target, crop_border=scale, gray=gray),
+            "psnr_rgb": metrics.psnr_rgb(output, target, crop_border=scale),
+            "ssim_rgb": metrics.ssim_rgb(output, target, crop_border=scale),
+        }
+        images.append(row)
+        if out_dir is not None:
+            write_image(out_dir / f"{path.stem}.png", np.clip(output, 0.0, 1.0))
+            if len(crops) < figure_rows:
+                top, left, size = _detail_crop_box(target, crop_size)
+                same_size = inp.shape == target.shape
+                shown_input = inp if same_size else np.repeat(np.repeat(inp, scale, 0), scale, 1)
+                box = (slice(top, top + size), slice(left, left + size))
+                crops.append({"name": path.stem, "psnr_y": row["psnr_y"], "input": shown_input[box],
+                              "input_label": "input" if same_size else f"input (nearest x{scale})",
+                              "output": np.clip(output, 0, 1)[box], "target": target[box]})
+    if not images:
+        warnings.warn(f"{hr_dir}: no image could be evaluated", UnreadableImageWarning, stacklevel=2)
+    if out_dir is not None and crops:
+        _save_crop_figure(pathlib.Path(save_dir) / f"{set_name.replace('/', '_')}_crops.png",
+                          f"{set_name} x{scale} {mode}: {method_name}", crops)
+    return {
+        "set": set_name, "method": method_name, "scale": scale, "mode": mode,
+        **{key: _mean([r[key] for r in images]) for key in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")},
+        "n_images": len(images), "images": images,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sets, output, CLI
+
+
+def resolve_sets(names: list[str], data_root: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
+    """Set names -> (row name, HR folder). `categories` expands to one row per category folder."""
+    resolved = []
+    for name in names:
+        if name == "categories":
+            root = data_root / "categories"
+            if not root.is_dir():
+                raise EvaluationError(f"set folder not found: {root} (from --sets {name})")
+            resolved += [(f"categories/{d.name}", d) for d in sorted(root.iterdir()) if d.is_dir()]
+        elif name.startswith("categories/"):
+            resolved.append((name, data_root / name))
+        else:
+            resolved.append((name, data_root / "benchmarks" / name / "HR"))
+    for name, folder in resolved:
+        if not folder.is_dir():
+            raise EvaluationError(f"set folder not found: {folder} (from --sets {name})")
+    return resolved
+
+
+def markdown_table(results: list[dict]) -> str:
+    lines = ["| set | method | scale | mode | images | PSNR-Y | SSIM-Y | PSNR-RGB | SSIM-RGB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['set']} | {r['method']} | x{r['scale']} | {r['mode']} | {r['n_images']} | "
+                     f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['psnr_rgb']:.2f} | {r['ssim_rgb']:.4f} |")
+    return "\n".join(lines)
+
+
+def _json_safe(value):
+    # inf (identical images) and nan (empty set) are not JSON; written as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike, results: list[dict]) -> None:
+    """Writes {"results": [...]} atomically (temp file + rename); non-finite numbers become null."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_json_safe({"results": results}), f, indent=1, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m jaxsharp.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--weights", help="weights file for --method teacher / student")
+    p.add_argument("--predictions", metavar="DIR", help="folder of output images for --method predictions")
+    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--mode", default="sr", choices=MODES,
+                   help="sr: input is the lr image; sharpen: input is the bicubic-blurred image at HR size")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--sets", default="Set5,Set14",
+                       help=f"comma-separated: {', '.join(BENCHMARK_SETS)}, categories, categories/<name>")
+    where.add_argument("--hr-dir", metavar="DIR", help="evaluate one folder of HR images instead of --sets")
+    p.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT),
+                   help="folder holding benchmarks/ and categories/ (default: ../shared/data beside the repo)")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
+    p.add_argument("--save-dir", metavar="DIR", help="save outputs and a side-by-side crop figure per set")
+    p.add_argument("--gray-as-is", action="store_true",
+                   help="Y metrics of single-channel (greyscale) HR files on their grey values, as the MATLAB-era "
+                        "tables (e.g. the bicubic Set14 rows); default: BT.601 Y of three equal channels, as the "
+                        "official SwinIR script")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.hr_dir:
+            hr_dir = pathlib.Path(args.hr_dir)
+            if not hr_dir.is_dir():
+                raise EvaluationError(f"set folder not found: {hr_dir} (from --hr-dir)")
+            sets = [(hr_dir.name, hr_dir)]
+        else:
+            names = [n.strip() for n in args.sets.split(",") if n.strip()]
+            sets = resolve_sets(names, pathlib.Path(args.data_root))
+        method = make_method(args.method, scale=args.scale, mode=args.mode, weights=args.weights,
+                             predictions=args.predictions)
+    except EvaluationError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+
+    from tqdm import tqdm
+
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UnreadableImageWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, UnreadableImageWarning):
+                tqdm.write(f"warning: {message}", file=sys.stderr)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        for set_name, folder in sets:
+            results.append(evaluate_set(set_name, folder, method, method_name=args.method, scale=args.scale,
+                                        mode=args.mode, save_dir=args.save_dir, gray_as_is=args.gray_as_is,
+                                        progress=not args.no_progress))
+    print(markdown_table(results))
+    if args.json:
+        write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
