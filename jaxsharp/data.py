@@ -6,6 +6,11 @@ One image's path through this module:
   -> degrade.bicubic_pair          {"input": [h, w, 3], "target": [crop, crop, 3]}
   -> grain Batch(drop_remainder)   {"input": [B, h, w, 3], "target": [B, crop, crop, 3]} float32, static shapes
 
+With a teacher cache (distillation, see teacher_cache.py), each record is (hr, cached teacher output) at the same size,
+cropped and transformed together by one draw, and batches gain "teacher" [B, crop, crop, 3] and per-sample weights
+"target_weight" / "teacher_weight" [B] for losses.student_loss. Official teacher outputs (LR input, output, no ground
+truth) can join as extra records with target_weight 0; their "target" is a copy of the teacher crop (static shapes).
+
 Randomness comes only from grain's per-record generator (Philox keyed by seed + the record's position in the sampled
 stream), so the same seed and worker_count give identical batches (worker_count 0 and 1 agree; with more workers
 each worker batches its own share of records), and the iterator state (`get_state` / `set_state`) restores the exact
@@ -31,8 +36,8 @@ import numpy as np
 from absl import flags
 from PIL import Image, UnidentifiedImageError
 
-from jaxsharp import degrade
-from jaxsharp.image_io import IMAGE_SUFFIXES, read_image_rgb
+from jaxsharp import degrade, teacher_cache
+from jaxsharp.image_io import IMAGE_SUFFIXES, ImageReadError, read_image_rgb
 
 # EXIF orientations 5..8 rotate by 90 degrees: the decoded image is the header size transposed.
 _EXIF_ORIENTATION = 0x0112
@@ -189,11 +194,188 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
                 f"quantize={self.quantize})")
 
 
-def batch_shapes(*, crop_size: int, scale: int, mode: str, batch_size: int) -> dict[str, tuple[int, int, int, int]]:
-    """The static shapes of every batch the loader yields (for model init and AOT compilation)."""
+# --- distillation: records with teacher outputs -------------------------------------------------------------------
+
+class TeacherCacheSource:
+    """An ImageFolderSource's images with their cached teacher outputs: records {"hr", "teacher"}, float32 [H, W, 3].
+
+    hr is the image mod-cropped to the scale (what the teacher's input was made from), teacher the cached output of the
+    same size (teacher_cache.build_teacher_cache with this source's root). Every image must be cached: missing files
+    are reported when the source is made, a cached output of the wrong size when it is read (a stale cache).
+    cache: keep decoded pairs in memory (default: the wrapped source's setting).
+    """
+
+    def __init__(self, source: ImageFolderSource, cache_dir: str | os.PathLike, *, scale: int,
+                 cache: bool | None = None):
+        if not hasattr(source, "paths") or not hasattr(source, "root"):
+            raise TypeError(f"a teacher cache needs an image-folder source (with paths and root), got {source!r}")
+        self.source, self.scale = source, int(scale)
+        self.cache_dir = pathlib.Path(cache_dir)
+        manifest = teacher_cache.read_manifest(self.cache_dir)
+        if manifest.get("scale") != self.scale:
+            raise ValueError(f"{self.cache_dir}: teacher cache is for x{manifest.get('scale')}, the loader is x{scale}")
+        if not manifest.get("complete"):
+            warnings.warn(f"{self.cache_dir}: teacher cache build did not finish (missing outputs are reported below)",
+                          stacklevel=2)
+        self.files = tuple(self.cache_dir / teacher_cache.cache_name(p.relative_to(source.root)) for p in source.paths)
+        missing = [str(f) for f in self.files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{self.cache_dir}: no teacher output for {len(missing)} of {len(self.files)} "
+                                    f"images (e.g. {missing[0]}); run teacher_cache.build_teacher_cache on "
+                                    f"{source.root}")
+        self.cache = source.cache if cache is None else cache
+        self._decoded: dict[int, dict[str, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        record = self._decoded.get(index)
+        if record is not None:
+            return record
+        hr = degrade.mod_crop(self.source[index], self.scale)
+        teacher = teacher_cache.read_teacher_output(self.files[index])
+        if teacher.shape != hr.shape:
+            raise ImageReadError(f"{self.files[index]}: teacher output is {teacher.shape[:2]}, its image "
+                                 f"{self.source.paths[index]} is {hr.shape[:2]} after mod-crop (stale cache?)")
+        record = {"hr": hr, "teacher": teacher}
+        if self.cache:
+            teacher.flags.writeable = False
+            self._decoded[index] = record
+        return record
+
+    def __repr__(self) -> str:
+        return (f"TeacherCacheSource(source={self.source!r}, cache_dir={str(self.cache_dir)!r}, scale={self.scale}, "
+                f"cache={self.cache})")
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_decoded"] = {}
+        return state
+
+
+class OfficialPairSource:
+    """Official teacher outputs with their LR inputs and no ground truth: records {"lr", "teacher"}, float32.
+
+    lr [h, w, 3], teacher [scale*h, scale*w, 3]. Pairs come from teacher_cache.find_official_pairs, which refuses
+    folders named after benchmark sets.
+    """
+
+    def __init__(self, outputs_dir: str | os.PathLike, lr_dir: str | os.PathLike, *, scale: int):
+        self.outputs_dir, self.lr_dir, self.scale = pathlib.Path(outputs_dir), pathlib.Path(lr_dir), int(scale)
+        self.pairs = tuple(teacher_cache.find_official_pairs(outputs_dir, lr_dir, scale=scale))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        pair = self.pairs[index]
+        lr = read_image_rgb(pair.lr_path)
+        teacher = teacher_cache.read_teacher_output(pair.output_path)
+        expected = (lr.shape[0] * self.scale, lr.shape[1] * self.scale, 3)
+        if teacher.shape != expected:
+            raise ImageReadError(f"{pair.output_path}: teacher output is {teacher.shape[:2]}, expected "
+                                 f"{expected[:2]} (x{self.scale} of {pair.lr_path})")
+        return {"lr": lr, "teacher": teacher}
+
+    def __repr__(self) -> str:
+        return (f"OfficialPairSource(outputs_dir={str(self.outputs_dir)!r}, lr_dir={str(self.lr_dir)!r}, "
+                f"scale={self.scale}, num_records={len(self)})")
+
+
+class ConcatSource:
+    """Records of several sources one after the other (a grain random-access source)."""
+
+    def __init__(self, sources):
+        self.sources = tuple(sources)
+        self._starts = np.cumsum([0] + [len(s) for s in self.sources])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, index: int):
+        which = int(np.searchsorted(self._starts, index, side="right")) - 1
+        return self.sources[which][index - int(self._starts[which])]
+
+    def __repr__(self) -> str:
+        return f"ConcatSource({', '.join(repr(s) for s in self.sources)})"
+
+
+def random_crop_augment_official(lr: np.ndarray, teacher: np.ndarray, rng: np.random.Generator, *, crop_size: int,
+                                 scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned random crops (lr [crop/s]^2, teacher [crop]^2) of an official pair under one dihedral transform.
+
+    Draws top, left (in lr pixels), then the dihedral index, as random_crop_augment. A small lr is padded (centred)
+    to crop/s and the teacher by s times as much, both 'symmetric' (mirrored about the image edge, which is the same
+    line at both resolutions; 'reflect' mirrors about the edge pixel's centre, which is not), so they stay aligned.
+    """
+    lr_crop = crop_size // scale
+    height, width = lr.shape[:2]
+    pads = [(p // 2, p - p // 2) for p in (max(lr_crop - height, 0), max(lr_crop - width, 0))]
+    if any(sum(p) for p in pads):
+        lr = np.pad(lr, pads + [(0, 0)], mode="symmetric")
+        teacher = np.pad(teacher, [(a * scale, b * scale) for a, b in pads] + [(0, 0)], mode="symmetric")
+        height, width = lr.shape[:2]
+    top = int(rng.integers(0, height - lr_crop + 1))
+    left = int(rng.integers(0, width - lr_crop + 1))
+    k = int(rng.integers(0, 8))
+    lr = lr[top:top + lr_crop, left:left + lr_crop]
+    teacher = teacher[top * scale:(top + lr_crop) * scale, left * scale:(left + lr_crop) * scale]
+    return dihedral_transform(lr, k).copy(), dihedral_transform(teacher, k).copy()
+
+
+class CropAugmentDegradeDistill(grain.transforms.RandomMap):
+    """grain transform for distillation: a record -> {"input", "target", "teacher", "target_weight", "teacher_weight"}.
+
+    Records: {"hr", "teacher"} (TeacherCacheSource: both weights 1; the two cropped and transformed by one draw, the
+    input made from the hr crop as in CropAugmentDegrade); a bare hr image (no teacher output: teacher zeros, weight
+    0); {"lr", "teacher"} (OfficialPairSource: input from the lr crop, target = teacher crop with weight 0).
+    """
+
+    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False):
+        _check_crop_config(crop_size, scale, mode)
+        self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
+
+    def random_map(self, element, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if isinstance(element, dict) and "lr" in element:
+            lr, teacher = random_crop_augment_official(element["lr"], element["teacher"], rng,
+                                                       crop_size=self.crop_size, scale=self.scale)
+            model_input = lr
+            if self.mode == "sharpen":  # the blurry image as bicubic_pair makes it from its own lr
+                model_input = np.clip(degrade.imresize_np(lr, float(self.scale), round_between_axes=self.quantize),
+                                      0.0, 1.0)
+            target, weights = teacher, (0.0, 1.0)
+        else:
+            if isinstance(element, dict):
+                both = np.concatenate([element["hr"], element["teacher"]], axis=-1)
+                both = random_crop_augment(both, rng, crop_size=self.crop_size)
+                target, teacher, weights = both[..., :3], both[..., 3:], (1.0, 1.0)
+            else:
+                target = random_crop_augment(element, rng, crop_size=self.crop_size)
+                teacher, weights = np.zeros_like(target), (1.0, 0.0)
+            model_input, target = degrade.bicubic_pair(target, self.scale, self.mode, quantize=self.quantize)
+        return {"input": np.asarray(model_input, np.float32), "target": np.ascontiguousarray(target, np.float32),
+                "teacher": np.ascontiguousarray(teacher, np.float32),
+                "target_weight": np.float32(weights[0]), "teacher_weight": np.float32(weights[1])}
+
+    def __repr__(self) -> str:
+        return (f"CropAugmentDegradeDistill(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
+                f"quantize={self.quantize})")
+
+
+def batch_shapes(*, crop_size: int, scale: int, mode: str, batch_size: int,
+                 teacher: bool = False) -> dict[str, tuple[int, ...]]:
+    """The static shapes of every batch the loader yields (for model init and AOT compilation).
+
+    teacher: the loader distills (a teacher cache or official pairs): "teacher" and the two weights are added.
+    """
     _check_crop_config(crop_size, scale, mode)
     side = crop_size // scale if mode == "sr" else crop_size
-    return {"input": (batch_size, side, side, 3), "target": (batch_size, crop_size, crop_size, 3)}
+    shapes = {"input": (batch_size, side, side, 3), "target": (batch_size, crop_size, crop_size, 3)}
+    if teacher:
+        shapes.update(teacher=(batch_size, crop_size, crop_size, 3), target_weight=(batch_size,),
+                      teacher_weight=(batch_size,))
+    return shapes
 
 
 def _warn_small_images(source: ImageSource, crop_size: int) -> None:
@@ -222,6 +404,8 @@ def make_train_loader(
     shard_options: grain.sharding.ShardOptions | None = None,
     quantize: bool = False,
     read_threads: int = 4,
+    teacher_cache_dir: str | os.PathLike | None = None,
+    official_pairs: OfficialPairSource | None = None,
 ) -> grain.DataLoader:
     """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
 
@@ -235,6 +419,11 @@ def make_train_loader(
     read_threads: threads decoding files per process; the read-ahead buffer is bounded to a few batches because
     decoded full-size images are large (a 2K DIV2K image is 33 MB as float32).
 
+    teacher_cache_dir: distill from the teacher outputs cached there for `source` (an ImageFolderSource; see
+    teacher_cache.build_teacher_cache): batches gain "teacher", "target_weight" and "teacher_weight" (batch_shapes
+    with teacher=True). official_pairs: extra records with a teacher output and no ground truth (target_weight 0),
+    mixed into the same shuffled stream. Without either, batches are exactly {"input", "target"} as above.
+
     Iterate with `it = iter(loader)`; `it.get_state()` / `it.set_state(state)` save and restore the position.
     """
     if batch_size < 1:
@@ -243,8 +432,17 @@ def make_train_loader(
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     if worker_count < 0:
         raise ValueError(f"worker_count must be >= 0, got {worker_count}")
-    transform = CropAugmentDegrade(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize)
+    distill = teacher_cache_dir is not None or official_pairs is not None
+    transform_class = CropAugmentDegradeDistill if distill else CropAugmentDegrade
+    transform = transform_class(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize)
     _warn_small_images(source, crop_size)
+    if distill:
+        if teacher_cache_dir is not None:
+            source = TeacherCacheSource(source, teacher_cache_dir, scale=scale)
+        if official_pairs is not None:
+            if official_pairs.scale != scale:
+                raise ValueError(f"official pairs are x{official_pairs.scale}, the loader is x{scale}")
+            source = ConcatSource([source, official_pairs])
     if worker_count > 0 and not flags.FLAGS.is_parsed():
         # grain reads its absl flags when it starts worker processes; unparsed flags raise there, far from the cause.
         # A CLI that parses flags (absl.app.run) is unaffected by this.
