@@ -82,3 +82,42 @@ def restore_params(directory: str | os.PathLike) -> dict[str, np.ndarray]:
     with ocp.StandardCheckpointer() as ckptr:
         tree = ckptr.restore(directory)
     return _flatten(tree)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Training checkpoints: train state + data iterator position, one orbax step directory each.
+
+
+def train_checkpoint_manager(directory: str | os.PathLike, *, max_to_keep: int | None) -> ocp.CheckpointManager:
+    """A CheckpointManager for `save_train_state` / `restore_train_state` under `directory` (created if missing).
+
+    Each step is written to a temporary directory and renamed when complete, so a run killed mid-save leaves no
+    step that `latest_step` would pick up; stale temporaries are removed when the manager opens. Saves are
+    asynchronous: arrays are copied to host before `save` returns, files are written in the background.
+    """
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True,
+                                           enable_async_checkpointing=True)
+    return ocp.CheckpointManager(pathlib.Path(directory).resolve(), options=options,
+                                 item_names=("state", "data"))
+
+
+def save_train_state(manager: ocp.CheckpointManager, step: int, state, data_iterator) -> None:
+    """Saves the train-state pytree of arrays and the grain iterator's position as checkpoint `step`.
+
+    Every process must call it; each writes its own iterator state (process_<i>-of-<n>.json).
+    """
+    import grain  # here, not at the top: reading a model's parameters must not pull in the data pipeline
+
+    # force: the default policy skips a step while the previous save is still being written.
+    manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                               data=grain.checkpoint.CheckpointSave(data_iterator)), force=True)
+
+
+def restore_train_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator):
+    """Restores checkpoint `step`: returns the state laid out as `abstract_state` (a pytree of
+    jax.ShapeDtypeStruct with shardings) and moves `data_iterator` to the saved position in place."""
+    import grain
+
+    restored = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), data=grain.checkpoint.CheckpointRestore(data_iterator)))
+    return restored["state"]

@@ -237,20 +237,14 @@ def load_state_dict_file(path: str | os.PathLike, param_key: str | None = None) 
 
 def port(src: str | os.PathLike, out: str | os.PathLike, *, param_key: str | None = None, **overrides) -> PortReport:
     """Converts `src` and writes `out/` (orbax params + config.json); `out` must not exist yet."""
-    from jaxsharp.checkpoint import save_params
+    from jaxsharp.teacher import save
 
     out = pathlib.Path(out)
     if out.exists():
         raise FileExistsError(f"{out}: already exists; choose a new --out directory")
     sd = load_state_dict_file(src, param_key)
     config, flat, report = convert_state_dict(sd, source=str(src), **overrides)
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.mkdir(parents=True)
-    save_params(tmp / "params", flat)
-    meta = {"model": "swinir", "config": config.to_json_dict(), "source": os.path.basename(src),
-            "n_params": report.n_params}
-    (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, out)  # the directory appears complete or not at all
+    save(out, config, flat, source=os.path.basename(src), n_params=report.n_params)
     return report
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxsharp.checkpoint import load_flat_params, restore_params
+from jaxsharp.checkpoint import load_flat_params, restore_params, save_params
 from jaxsharp.teacher.swinir import PAD_MODES, SwinIR, SwinIRConfig, forward
 from jaxsharp.tiling import tiled_apply
 
-__all__ = ["Teacher", "load", "SwinIR", "SwinIRConfig"]
+__all__ = ["Teacher", "load", "save", "SwinIR", "SwinIRConfig"]
 
 
 class Teacher:
@@ -63,6 +64,33 @@ def build(config: SwinIRConfig, flat_params: dict[str, np.ndarray], *, pad: str 
     model = nnx.eval_shape(lambda: SwinIR(config, rngs=nnx.Rngs(0)))  # shapes only: weights come from the file
     load_flat_params(model, flat_params, source=source)
     return Teacher(model, pad=pad, source=source)
+
+
+def save(directory: str | os.PathLike, config: SwinIRConfig, flat_params: dict[str, np.ndarray], *,
+         overwrite: bool = False, **meta) -> pathlib.Path:
+    """Writes a directory `load` reads: orbax `params/` + `config.json` ({"model": "swinir", "config": ..., **meta}).
+
+    The directory is built under a temporary name and renamed, so it appears complete or not at all; an existing
+    one is replaced only with overwrite=True.
+    """
+    out = pathlib.Path(directory)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out}: already exists")
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a run that died while writing
+    tmp.mkdir(parents=True)
+    save_params(tmp / "params", flat_params)
+    meta_json = {"model": "swinir", "config": config.to_json_dict(), **meta}
+    (tmp / "config.json").write_text(json.dumps(meta_json, indent=2) + "\n")
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+    return out
 
 
 def load(path: str | os.PathLike, *, pad: str = "reflect", param_key: str | None = None, **overrides) -> Teacher:

@@ -1,0 +1,52 @@
+"""Trains a model described by an experiment config.
+
+    python -m jaxsharp.train --config experiments/student_small_x2.py [--accelerator cpu|gpu|tpu]
+        [--workdir DIR] [--config.key=value ...]
+
+--workdir defaults to runs/<config file name>. Running the same command again resumes from the newest checkpoint.
+Several processes (one per host): --num_processes N --process_id I --coordinator_address HOST:PORT on each, or the
+JAX_NUM_PROCESSES / JAX_PROCESS_ID / JAX_COORDINATOR_ADDRESS environment variables. See jaxsharp/train_lib.py.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from jaxsharp import mesh
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "experiment config file (experiments/*.py)",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "run directory (default: runs/<config file name>)")
+_ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, "backend to run on (default: JAX's choice)")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for several processes")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "number of processes (hosts)")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "this process's index, 0 .. num_processes - 1")
+flags.mark_flags_as_required(["config"])
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO; -v 0 brings it back
+    try:
+        mesh.setup(_ACCELERATOR.value, coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
+                   process_id=_PROCESS_ID.value)
+    except (mesh.AcceleratorUnavailableError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+    from jaxsharp import train_lib  # after setup: importing the model code must not start a backend first
+
+    config_path = config_flags.get_config_filename(flags.FLAGS["config"])
+    workdir = _WORKDIR.value or str(pathlib.Path("runs") / pathlib.Path(config_path).stem)
+    try:
+        train_lib.train_and_evaluate(_CONFIG.value, workdir)
+    except train_lib.NonFiniteLossError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    app.run(main)

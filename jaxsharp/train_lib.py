@@ -1,0 +1,466 @@
+"""The training loop: config in, trained and exported model out (`jaxsharp.train` is its command line).
+
+    result = train_lib.train_and_evaluate(config, workdir)   # config: an experiments/*.py get_config()
+
+What a run leaves in WORKDIR:
+  checkpoints/<step>/   train state (params, optimizer state, step) + each process's data-iterator position
+  metrics.csv           step,time,split,name,value rows (split: train / eval), appended and flushed as written
+  teacher_cache/        teacher outputs for distillation, when the config names no cache of its own
+  export/               the final parameters in the model's shipped format (evaluate --weights WORKDIR/export)
+
+Running the same command again resumes from the newest complete checkpoint and gives the parameters an
+uninterrupted run gives, bit for bit: the step's randomness is a function of (seed, step), the data iterator is
+restored with the model, and the compiled step is the same program.
+
+The train step is compiled once, ahead of time, for the static batch shapes (`data.batch_shapes`), with the
+state replicated and the batch split over the "data" mesh axis; the state buffers are donated. The loop never
+waits for the device except every `log_every` steps (metrics to host), at evaluations and at checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import pathlib
+import signal
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax import nnx
+from tqdm import tqdm
+
+from jaxsharp import checkpoint, data, evaluate, mesh as mesh_lib, steps
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+MODEL_KINDS = ("student", "swinir")
+SCHEDULES = ("constant", "cosine", "multistep")
+CSV_FIELDS = ("step", "time", "split", "name", "value")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or inf; the message names the step and the last good checkpoint."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int  # steps completed
+    params: dict[str, np.ndarray]  # final parameters, flat ("a/b/kernel") as checkpoint.flat_params
+    export_dir: pathlib.Path | None  # None on processes other than 0
+    train_step_traces: int  # times the train step was traced in this process (1: static shapes held)
+    compile_seconds: float
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Model
+
+
+@dataclasses.dataclass
+class ModelSpec:
+    """What the loop needs to know about a model kind."""
+
+    build: Callable[[nnx.Rngs], nnx.Module]
+    forward: Callable[[nnx.Module, jax.Array], jax.Array]  # model input NHWC -> output at HR size (raw)
+    export: Callable[[pathlib.Path, nnx.Module], Any]  # writes (or replaces) a directory in the shipped format
+    name: str
+
+
+def model_spec(config: ml_collections.ConfigDict) -> ModelSpec:
+    """config.model.kind "student" (jaxsharp.student) or "swinir" (the teacher architecture, trained from scratch)."""
+    kind, scale, mode = config.model.kind, config.data.scale, config.data.mode
+    if kind == "student":
+        from jaxsharp import student
+
+        fields = dict(config.model.student)
+        size = fields.pop("size")
+        student_config = student.StudentConfig.from_size(size, scale=scale, mode=mode, **fields)
+        return ModelSpec(
+            build=lambda rngs: student.build(student_config, rngs=rngs),
+            forward=lambda model, x: model(x),
+            export=lambda directory, model: student.save(directory, model, student_config, overwrite=True),
+            name="student",
+        )
+    if kind == "swinir":
+        from jaxsharp import teacher
+        from jaxsharp.teacher import swinir
+
+        swinir_config = swinir.SwinIRConfig(**config.model.swinir)
+        if swinir_config.upscale != scale or mode != "sr":
+            raise ValueError(f"a SwinIR model is trained in sr mode at its own upscale; got data.mode={mode!r}, "
+                             f"data.scale={scale}, model.swinir.upscale={swinir_config.upscale}")
+        return ModelSpec(
+            build=lambda rngs: swinir.SwinIR(swinir_config, rngs=rngs),
+            forward=lambda model, x: swinir.forward(model, x),
+            export=lambda directory, model: teacher.save(directory, swinir_config, checkpoint.flat_params(model),
+                                                         overwrite=True),
+            name="teacher",
+        )
+    raise ValueError(f"unknown model.kind {kind!r}; choose one of {MODEL_KINDS}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Optimizer
+
+
+def make_schedule(optim: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
+    """Learning rate per optimizer step: linear warmup from 0, then `optim.schedule`.
+
+    constant: optim.lr. cosine: to optim.lr * optim.final_lr_fraction at the last step. multistep: multiplied by
+    optim.gamma at each of optim.milestones (fractions of the run, so a recipe scales with the step budget).
+    """
+    lr, warmup = optim.lr, optim.warmup_steps
+    if optim.schedule == "constant":
+        main = optax.constant_schedule(lr)
+    elif optim.schedule == "cosine":
+        main = optax.cosine_decay_schedule(lr, max(total_steps - warmup, 1), alpha=optim.final_lr_fraction)
+    elif optim.schedule == "multistep":
+        boundaries = {round(f * total_steps) - warmup: optim.gamma for f in optim.milestones}
+        if any(b <= 0 for b in boundaries):
+            raise ValueError(f"milestones {tuple(optim.milestones)} fall inside the {warmup}-step warmup")
+        main = optax.piecewise_constant_schedule(lr, boundaries)
+    else:
+        raise ValueError(f"unknown optim.schedule {optim.schedule!r}; choose one of {SCHEDULES}")
+    if warmup <= 0:
+        return main
+    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
+
+
+def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int) -> tuple[optax.GradientTransformation,
+                                                                                  optax.Schedule]:
+    """Adam (AdamW when optim.weight_decay > 0), after clipping the global gradient norm to optim.grad_clip (0: off)."""
+    schedule = make_schedule(optim, total_steps)
+    if optim.weight_decay > 0:
+        adam = optax.adamw(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps, weight_decay=optim.weight_decay)
+    else:
+        adam = optax.adam(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps)
+    parts = [optax.clip_by_global_norm(optim.grad_clip)] if optim.grad_clip > 0 else []
+    return optax.chain(*parts, adam), schedule
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data and loss
+
+
+def _repo_path(path: str) -> pathlib.Path:
+    """Config paths are relative to the repository, so a config means the same files from any working directory."""
+    p = pathlib.Path(path).expanduser()
+    return p if p.is_absolute() else (REPO / p).resolve()
+
+
+def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
+    dirs = [_repo_path(d) for d in config.data.train_dirs]
+    if len(dirs) != 1:
+        raise ValueError(f"data.train_dirs: one folder is supported (put the images under one root), got {dirs}")
+    return data.ImageFolderSource(dirs[0], cache=config.data.cache_images)
+
+
+@dataclasses.dataclass(frozen=True)
+class _StudentTeacherConfig:
+    upscale: int
+    student: dict
+
+
+class StudentAsTeacher:
+    """A trained student in the teacher's seat of `teacher_cache.build_teacher_cache`: bicubic lr -> HR-size output.
+
+    The cache always feeds the teacher the lr image; a sharpen-mode student gets the blurry image made from it
+    (MATLAB bicubic, clipped, as `degrade.bicubic_pair` makes the training inputs).
+    """
+
+    def __init__(self, loaded):
+        from jaxsharp.student.resample import bicubic_upsample
+
+        self.loaded, self.params, self.source, self.pad = loaded, loaded.params, loaded.source, None
+        self.config = _StudentTeacherConfig(upscale=loaded.scale, student=dataclasses.asdict(loaded.config))
+        self._upsample = bicubic_upsample
+
+    def __call__(self, x, *, tile: int | None = None, overlap: int | None = None) -> jax.Array:
+        x = jnp.asarray(x, jnp.float32)
+        if self.loaded.mode == "sharpen":
+            x = jnp.clip(self._upsample(x, self.loaded.scale), 0.0, 1.0)
+        return self.loaded(x, tile=tile, overlap=overlap)
+
+
+def load_teacher(path: str | os.PathLike):
+    """loss.teacher -> the teacher for the cache: a student-format directory, else `jaxsharp.teacher.load`."""
+    path = pathlib.Path(path)
+    config_file = path / "config.json"
+    if config_file.is_file() and json.loads(config_file.read_text()).get("model") != "swinir":
+        from jaxsharp import student
+
+        return StudentAsTeacher(student.load(path))
+    from jaxsharp import teacher
+
+    return teacher.load(path)
+
+
+def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path, source) -> pathlib.Path | None:
+    """The folder of cached teacher outputs for distillation; built into WORKDIR/teacher_cache when not given.
+
+    Process 0 builds it (resuming a partial one; a cache made by other weights is rebuilt) while the others wait:
+    several hosts need a shared filesystem, or a prebuilt loss.teacher_cache_dir on each.
+    """
+    loss = config.loss
+    if loss.distill_lambda <= 0:
+        return None
+    if loss.teacher_cache_dir:
+        return _repo_path(loss.teacher_cache_dir)
+    if not loss.teacher:
+        raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir")
+    from jaxsharp import teacher_cache
+
+    cache_dir = workdir / "teacher_cache"
+    if jax.process_index() == 0:
+        teacher_cache.build_teacher_cache(load_teacher(_repo_path(loss.teacher)), source.paths, cache_dir,
+                                          scale=config.data.scale, mode=config.data.mode, root=source.root)
+    _sync_processes("teacher_cache")
+    return cache_dir
+
+
+def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
+    from jaxsharp import losses
+
+    loss = config.loss
+
+    def loss_fn(model, batch, key):
+        del key  # no stochastic layer in today's models
+        pred = forward(model, batch["input"])
+        value, aux = losses.student_loss(pred, batch, pixel_kind=loss.pixel_kind, distill_kind=loss.distill_kind,
+                                         distill_lambda=loss.distill_lambda)
+        return value, (pred, aux)
+
+    return loss_fn
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Metrics output
+
+
+class MetricWriter:
+    """Rows of metrics.csv (and TensorBoard scalars when tensorboardX is installed); process 0 writes, others no-op.
+
+    On a resumed run, rows past the restored step (logged after the last checkpoint, before the crash) are dropped
+    first, so the file holds one history.
+    """
+
+    def __init__(self, workdir: pathlib.Path, *, resume_step: int, active: bool):
+        self.active = active
+        self.path = workdir / "metrics.csv"
+        self._file = None
+        self._tb = None
+        if not active:
+            return
+        if self.path.exists():
+            with self.path.open(newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+            tmp = self.path.with_suffix(".csv.tmp")
+            with tmp.open("w", newline="") as f:
+                writer = csv.DictWriter(f, CSV_FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
+            os.replace(tmp, self.path)
+            self._file = self.path.open("a", newline="")
+            self._csv = csv.DictWriter(self._file, CSV_FIELDS)
+        else:
+            self._file = self.path.open("w", newline="")
+            self._csv = csv.DictWriter(self._file, CSV_FIELDS)
+            self._csv.writeheader()
+        try:
+            from tensorboardX import SummaryWriter  # optional: not a dependency
+        except ImportError:
+            pass
+        else:
+            self._tb = SummaryWriter(str(workdir / "tensorboard"))
+
+    def write(self, step: int, split: str, values: dict[str, float]) -> None:
+        if not self.active:
+            return
+        now = time.time()
+        self._csv.writerows({"step": step, "time": f"{now:.3f}", "split": split, "name": k, "value": repr(float(v))}
+                            for k, v in values.items())
+        self._file.flush()
+        if self._tb is not None:
+            for k, v in values.items():
+                self._tb.add_scalar(f"{split}/{k}", float(v), step)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _host(tree):
+    """Replicated global arrays -> numpy, from this process's first shard (works with several processes)."""
+    return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
+
+
+def _sync_processes(name: str) -> None:
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _evaluate(config, spec: ModelSpec, eval_fn, params_host) -> dict[str, float]:
+    """Y-PSNR / SSIM of the current parameters on config.eval.sets (process 0 only; replicated params suffice)."""
+    device_params = jax.device_put(params_host, jax.local_devices()[0])
+
+    def method(name, x):
+        return np.asarray(eval_fn(device_params, jnp.asarray(x[None], jnp.float32)))[0]
+
+    data_root = _repo_path(config.eval.data_root) if config.eval.data_root else evaluate.DEFAULT_DATA_ROOT
+    out = {}
+    for set_name, folder in evaluate.resolve_sets(list(config.eval.sets), data_root):
+        r = evaluate.evaluate_set(set_name, folder, method, method_name=spec.name, scale=config.data.scale,
+                                  mode=config.data.mode, progress=False)
+        out[f"{set_name}/psnr_y"], out[f"{set_name}/ssim_y"] = r["psnr_y"], r["ssim_y"]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The loop
+
+
+def _check_config(config: ml_collections.ConfigDict) -> None:
+    for key in ("steps", "log_every", "eval_every", "checkpoint_every"):
+        if config[key] < 1:
+            raise ValueError(f"{key} must be >= 1, got {config[key]}")
+    if config.loss.distill_lambda < 0:
+        raise ValueError(f"loss.distill_lambda must be >= 0, got {config.loss.distill_lambda}")
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> TrainResult:
+    """Trains (or resumes) the run described by `config` in `workdir`; see the module docstring."""
+    _check_config(config)
+    workdir = pathlib.Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    is_main = jax.process_index() == 0
+    mesh = mesh_lib.make_data_mesh()
+    replicated = mesh_lib.replicated(mesh)
+    spec = model_spec(config)
+    tx, schedule = make_optimizer(config.optim, config.steps)
+    init_key, step_key = jax.random.split(jax.random.key(config.seed))
+
+    graphdef, _ = steps.split_model(nnx.eval_shape(lambda: spec.build(nnx.Rngs(0))))
+
+    def init_state():
+        _, params = steps.split_model(spec.build(nnx.Rngs(params=init_key)))
+        return steps.init_train_state(params, tx)
+
+    # Built by a jitted function straight into its sharding: every process gets the same replicated arrays.
+    state = jax.jit(init_state, out_shardings=replicated)()
+
+    source = train_source(config)
+    cache_dir = _teacher_cache_dir(config, workdir, source)
+    loader = data.make_train_loader(
+        source, crop_size=config.data.crop_size, scale=config.data.scale, mode=config.data.mode,
+        batch_size=mesh_lib.per_process_batch_size(config.data.batch_size, mesh), seed=config.data.seed,
+        worker_count=config.data.worker_count, teacher_cache_dir=cache_dir)
+    data_iter = iter(loader)
+
+    manager = checkpoint.train_checkpoint_manager(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
+    start = manager.latest_step() or 0
+    if start:
+        abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), state)
+        state = checkpoint.restore_train_state(manager, start, abstract, data_iter)
+        if is_main:
+            tqdm.write(f"resuming from step {start} ({manager.directory / str(start)})")
+
+    traces = 0
+    train_step = steps.make_train_step(
+        graphdef, tx, loss_fn=make_loss_fn(config, spec.forward), key=step_key,
+        psnr_crop_border=config.data.scale,
+        debug_nan_at_step=config.debug_nan_at_step if config.debug_nan_at_step >= 0 else None)
+
+    def counted_step(state, batch):
+        nonlocal traces
+        traces += 1
+        return train_step(state, batch)
+
+    shapes = data.batch_shapes(crop_size=config.data.crop_size, scale=config.data.scale, mode=config.data.mode,
+                               batch_size=config.data.batch_size, teacher=cache_dir is not None)
+    first = mesh_lib.global_batch(next(data_iter), mesh)  # the real first batch fixes every key's shape
+    bad = {k: v.shape for k, v in first.items() if v.shape != shapes.get(k)}
+    if bad:
+        raise ValueError(f"batches {bad} differ from the configured shapes {shapes}")
+    t0 = time.perf_counter()
+    compiled = jax.jit(counted_step, in_shardings=(replicated, mesh_lib.batch_sharding(mesh)),
+                       out_shardings=(replicated, replicated), donate_argnums=0).lower(state, first).compile()
+    compile_seconds = time.perf_counter() - t0
+
+    writer = MetricWriter(workdir, resume_step=start, active=is_main)
+    eval_fn = jax.jit(steps.make_eval_step(graphdef, spec.forward))
+    bar = tqdm(total=config.steps, initial=start, disable=not is_main, dynamic_ncols=True, unit="step")
+    pending: list[tuple[int, dict]] = []
+    window_start, window_steps = time.perf_counter(), 0
+
+    def flush_metrics(step: int) -> None:
+        """Fetches the pending step metrics (the only wait for the device between logs) and checks the loss."""
+        nonlocal pending, window_start, window_steps
+        if not pending:
+            return
+        host = _host([m for _, m in pending])
+        for (s, _), m in zip(pending, host):
+            if not np.isfinite(m["loss"]):
+                manager.wait_until_finished()
+                last = manager.latest_step()
+                raise NonFiniteLossError(
+                    f"loss is {m['loss']} at step {s}; stopping. Last good checkpoint: "
+                    + (f"step {last} in {manager.directory}" if last is not None else "none"))
+        now = time.perf_counter()
+        means = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+        means["lr"] = float(schedule(step - 1))  # the rate step `step` used (optax counts from 0)
+        means["steps_per_sec"] = window_steps / max(now - window_start, 1e-9)
+        writer.write(step, "train", means)
+        bar.set_postfix(loss=f"{means['loss']:.4g}", psnr=f"{means['psnr_y']:.2f}",
+                        steps_per_s=f"{means['steps_per_sec']:.2f}", refresh=False)
+        pending, window_start, window_steps = [], now, 0
+
+    batch = first
+    try:
+        for step in range(start + 1, config.steps + 1):
+            if batch is None:
+                batch = mesh_lib.global_batch(next(data_iter), mesh)
+            state, step_metrics = compiled(state, batch)
+            batch = None
+            pending.append((step, step_metrics))
+            window_steps += 1
+            bar.update(1)
+            if step == config.debug_sigkill_at_step:
+                os.kill(os.getpid(), signal.SIGKILL)  # tests of crash recovery: no cleanup, no flush
+            last = step == config.steps
+            if step % config.log_every == 0 or last:
+                flush_metrics(step)
+            if step % config.eval_every == 0 or last:
+                flush_metrics(step)
+                if is_main:
+                    writer.write(step, "eval", _evaluate(config, spec, eval_fn, _host(state["params"])))
+                window_start = time.perf_counter()  # steps/s counts training only
+            if step % config.checkpoint_every == 0 or last:
+                flush_metrics(step)  # never checkpoint past a non-finite loss
+                checkpoint.save_train_state(manager, step, state, data_iter)
+                window_start = time.perf_counter()
+        flush_metrics(config.steps)
+        manager.wait_until_finished()
+    finally:
+        bar.close()
+        writer.close()
+        manager.close()
+
+    params = _host(state["params"])
+    export_dir = None
+    if is_main:
+        # Both formats are written under a temporary name and swapped in: the export is never half written.
+        export_dir = workdir / "export"
+        spec.export(export_dir, nnx.merge(graphdef, jax.tree.map(jnp.asarray, params)))
+    _sync_processes("export")
+    flat = {"/".join(map(str, path)): np.asarray(v) for path, v in nnx.to_flat_state(params)}
+    return TrainResult(step=max(start, config.steps), params=flat, export_dir=export_dir,
+                       train_step_traces=traces, compile_seconds=compile_seconds)
