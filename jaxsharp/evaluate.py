@@ -24,18 +24,16 @@ Model outputs are clamped to [0, 1]; all outputs are quantized to uint8 levels b
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import pathlib
 import sys
-import tempfile
 import warnings
 from typing import Callable
 
 import numpy as np
 
-from jaxsharp import metrics
+from jaxsharp import atomic, metrics
 from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
 from jaxsharp.image_io import IMAGE_SUFFIXES, ImageReadError, read_image_rgb, to_uint8, write_image
 
@@ -212,7 +210,7 @@ def list_images(folder: pathlib.Path) -> list[pathlib.Path]:
     return files
 
 
-def _detail_crop_box(target: np.ndarray, size: int) -> tuple[int, int, int]:
+def detail_crop_box(target: np.ndarray, size: int) -> tuple[int, int, int]:
     """Top-left corner and side of the square crop of `target` with the most gradient energy (for the figure)."""
     h, w = target.shape[:2]
     size = min(size, h, w)
@@ -302,7 +300,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
         if out_dir is not None:
             write_image(out_dir / f"{path.stem}.png", np.clip(output, 0.0, 1.0))
             if len(crops) < figure_rows:
-                top, left, size = _detail_crop_box(target, crop_size)
+                top, left, size = detail_crop_box(target, crop_size)
                 same_size = inp.shape == target.shape
                 shown_input = inp if same_size else np.repeat(np.repeat(inp, scale, 0), scale, 1)
                 box = (slice(top, top + size), slice(left, left + size))
@@ -366,18 +364,7 @@ def _json_safe(value):
 
 def write_json(path: str | os.PathLike, results: list[dict]) -> None:
     """Writes {"results": [...]} atomically (temp file + rename); non-finite numbers become null."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_json_safe({"results": results}), f, indent=1, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic.write_json(path, _json_safe({"results": results}), indent=1, allow_nan=False)
 
 
 def build_parser() -> argparse.ArgumentParser:

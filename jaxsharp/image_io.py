@@ -1,55 +1,150 @@
-"""Image files <-> float32 RGB arrays: the only place uint8/uint16 pixels exist.
+"""Image files <-> float32 arrays: the only place uint8/uint16 pixels exist.
 
-Reading normalises every mode Pillow knows (grayscale, palette, alpha, 16-bit) to HWC float32 RGB in [0, 1].
-Writing is atomic (temp file + rename) so an interrupted run never leaves a half-written image.
+    image = read_image("photo.jpg")        # DecodedImage: rgb [H, W, 3], alpha, bits, grayscale, icc_profile, format
+    rgb = read_image_rgb("photo.jpg")      # just the float32 RGB
+    write_image("out.png", rgb, bits=16, alpha=image.alpha, icc_profile=image.icc_profile)
+
+Reading normalises every mode Pillow knows (grayscale, palette, alpha, CMYK, 16-bit) to HWC float32 RGB in [0, 1]
+and applies the EXIF orientation. 16-bit colour PNGs, which Pillow decodes to 8 bits, are decoded by `png16`.
+Images larger than `PIL.Image.MAX_IMAGE_PIXELS` are refused before any pixel is decoded (decompression bombs).
+Writing is atomic (jaxsharp.atomic) so an interrupted run never leaves a half-written image.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
-import tempfile
+import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from jaxsharp import atomic, png16
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+_SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_GRAY_MODES = ("1", "L", "LA", "La", "F") + _SIXTEEN_BIT_GRAY_MODES
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
+_EXIF_ORIENTATION = 0x0112
 
 
 class ImageReadError(ValueError):
     """A file that is not a readable image; the message names the file and the problem."""
 
 
-def _to_float_rgb(img: Image.Image) -> np.ndarray:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grayscale: keep the full precision instead of Pillow's 8-bit conversion.
-        arr = np.asarray(img, dtype=np.float32) / 65535.0
-        arr = np.clip(arr, 0.0, 1.0)
-        return np.repeat(arr[..., None], 3, axis=-1)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        img = img.convert("RGBA").convert("RGB")
-    elif img.mode != "RGB":
-        img = img.convert("RGB")
-    return np.asarray(img, dtype=np.float32) / 255.0
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+    """One image file's pixels and what a round trip through a model should keep.
+
+    rgb: float32 [H, W, 3] in [0, 1], EXIF orientation applied (grayscale files: three equal channels).
+    alpha: float32 [H, W] in [0, 1], or None if the file has no alpha channel (or transparent colour).
+    bits: bits per channel in the file, 8 or 16.
+    grayscale: the file stores one colour channel (L, LA, I;16, ...).
+    icc_profile: the embedded ICC profile if it describes the colours returned (RGB, or grey for grayscale files);
+        a CMYK or Lab profile is dropped, since the pixels here are already converted to RGB.
+    format: Pillow's format name ("PNG", "JPEG", "WEBP", ...).
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    bits: int
+    grayscale: bool
+    icc_profile: bytes | None
+    format: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Applies EXIF orientation 1..8 to an [H, W, ...] array (as PIL.ImageOps.exif_transpose does to images)."""
+    if orientation in (5, 6, 7, 8):
+        array = np.swapaxes(array, 0, 1)  # 5: transpose; 6, 7, 8 are transpose followed by a flip
+        flips = {5: (), 6: (1,), 7: (0, 1), 8: (0,)}[orientation]
+    else:
+        flips = {2: (1,), 3: (0, 1), 4: (0,)}.get(orientation, ())
+    return np.flip(array, flips) if flips else array
+
+
+def _icc_colour_space(profile: bytes) -> bytes:
+    return profile[16:20] if len(profile) >= 20 else b""
+
+
+def _decode_pixels(img: Image.Image, data: bytes | None) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
+    """(rgb float32 [H, W, 3], alpha float32 [H, W] | None, bits, grayscale) of an opened image, unrotated."""
+    header = png16.read_header(data) if data is not None else None
+    if header is not None and header.bit_depth == 16 and header.color_type in (2, 4, 6):
+        # Pillow decodes these to 8 bits per channel; 16-bit grey (colour type 0) it reads exactly as I;16.
+        pixels = png16.decode(data).astype(np.float32) / np.float32(65535.0)
+        colour, alpha = (pixels[..., :1], pixels[..., 1]) if pixels.shape[-1] == 2 else (pixels[..., :3], None)
+        if pixels.shape[-1] == 4:
+            alpha = pixels[..., 3]
+        gray = colour.shape[-1] == 1
+        return np.repeat(colour, 3, axis=-1) if gray else colour, alpha, 16, gray
+    img.load()
+    mode = img.mode
+    if mode in _SIXTEEN_BIT_GRAY_MODES:
+        gray = np.clip(np.asarray(img, dtype=np.float32) / np.float32(65535.0), 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=-1), None, 16, True
+    has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
+    grayscale = mode in _GRAY_MODES
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / np.float32(255.0)
+        return rgba[..., :3], rgba[..., 3], 8, grayscale
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / np.float32(255.0), None, 8, grayscale
+
+
+def read_image(path: str | os.PathLike) -> DecodedImage:
+    """Reads an image file (see `DecodedImage`). Raises ImageReadError, one line naming the file, if unreadable.
+
+    Files with more pixels than `PIL.Image.MAX_IMAGE_PIXELS` (Pillow's decompression-bomb limit; None disables
+    it) are refused from their header, before memory is allocated for the pixels.
+    """
+    path = pathlib.Path(path)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit; the limit is enforced here, as an error.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if limit is not None and w * h > limit:
+                    raise ImageReadError(f"{path}: {w}x{h} is {w * h:,} pixels, more than the limit of {limit:,} "
+                                         "(a decompression bomb?); raise the limit if the image is genuine")
+                data = path.read_bytes() if img.format == "PNG" else None
+                rgb, alpha, bits, grayscale = _decode_pixels(img, data)
+                orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+                icc = img.info.get("icc_profile") or None
+                fmt = img.format or path.suffix.lstrip(".").upper()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a directory") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not a recognised image file") from None
+    except Image.DecompressionBombError:
+        raise ImageReadError(f"{path}: more than twice the limit of {limit:,} pixels (a decompression bomb?); "
+                             "raise the limit if the image is genuine") from None
+    except ImageReadError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageReadError(f"{path}: cannot decode image ({e})") from None
+    wanted = b"GRAY" if grayscale else b"RGB "
+    if icc is not None and _icc_colour_space(icc) != wanted:
+        icc = None
+    if orientation in range(2, 9):
+        rgb = np.ascontiguousarray(orient(rgb, orientation))
+        alpha = None if alpha is None else np.ascontiguousarray(orient(alpha, orientation))
+    return DecodedImage(rgb=rgb, alpha=alpha, bits=bits, grayscale=grayscale, icc_profile=icc, format=fmt)
 
 
 def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Reads an image file as float32 RGB, shape [H, W, 3], values in [0, 1].
-
-    EXIF orientation is applied. Raises ImageReadError (naming the file) for anything unreadable.
-    """
-    path = pathlib.Path(path)
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.load()
-            return _to_float_rgb(img)
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not a recognised image file") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageReadError(f"{path}: cannot decode image ({e})") from None
+    """Reads an image file as float32 RGB, shape [H, W, 3], values in [0, 1] (alpha dropped; see `read_image`)."""
+    return read_image(path).rgb
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -57,62 +152,43 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, bits: int = 8) -> pathlib.Path:
-    """Writes float32 HWC (or HW) in [0, 1] to `path` atomically; `bits` 8 or 16 (16 only for PNG)."""
+def to_uint16(image: np.ndarray) -> np.ndarray:
+    """float [0, 1] -> uint16 levels, rounded to nearest."""
+    return np.clip(np.round(np.asarray(image, dtype=np.float64) * 65535.0), 0, 65535).astype(np.uint16)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, *, bits: int = 8, alpha: np.ndarray | None = None,
+                icc_profile: bytes | None = None) -> pathlib.Path:
+    """Writes float HWC RGB (or HW / HW1 grey) in [0, 1] to `path` atomically, format from the suffix.
+
+    bits: 8 or 16 (16 only for PNG). alpha: optional float [H, W] in [0, 1] (refused for formats without alpha).
+    icc_profile: embedded where the format can hold one (PNG, JPEG, WebP, TIFF).
+    """
     path = pathlib.Path(path)
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    if bits == 8:
-        pixels = to_uint8(image)
-        pil = Image.fromarray(pixels)
-    elif bits == 16:
-        if path.suffix.lower() != ".png":
-            raise ValueError(f"{path}: 16-bit output needs a .png file")
-        pixels = np.clip(np.round(np.asarray(image, dtype=np.float64) * 65535.0), 0, 65535).astype(np.uint16)
-        if pixels.ndim == 2:
-            pil = Image.fromarray(pixels)
-        else:
-            # Pillow has no 16-bit RGB mode, so 16-bit colour PNGs are encoded here directly.
-            return _write_png16_rgb(path, pixels)
-    else:
-        raise ValueError(f"bits must be 8 or 16, got {bits}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
+        raise ValueError(f"{path}: write_image expects HWC RGB or HW grey, got shape {image.shape}")
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.shape != image.shape[:2]:
+            raise ValueError(f"{path}: alpha shape {alpha.shape} does not match the image's {image.shape[:2]}")
+        image = np.concatenate([image.reshape(*image.shape[:2], -1), alpha[..., None]], axis=-1)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image extension {path.suffix!r}")
-    _atomic_save(path, lambda f: pil.save(f, format=fmt))
-    return path
-
-
-def _atomic_save(path: pathlib.Path, save) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            save(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_png16_rgb(path: pathlib.Path, pixels: np.ndarray) -> pathlib.Path:
-    import struct
-    import zlib
-
-    h, w, c = pixels.shape
-    color_type = {3: 2, 4: 6}[c]
-    raw = pixels.astype(">u2").reshape(h, w * c)
-    rows = b"".join(b"\x00" + row.tobytes() for row in raw)
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save(path, lambda f: f.write(png))
-    return path
+    if alpha is not None and fmt in ("JPEG", "MPO"):
+        raise ValueError(f"{path}: {fmt} cannot store an alpha channel")
+    if bits == 16:
+        if fmt != "PNG":
+            raise ValueError(f"{path}: 16-bit output needs a .png file")
+        data = png16.encode(to_uint16(image), icc_profile=icc_profile)
+        return atomic.write_file(path, lambda f: f.write(data))
+    if bits != 8:
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    pil = Image.fromarray(to_uint8(image))
+    options = {"icc_profile": icc_profile} if icc_profile and fmt in ("PNG", "JPEG", "WEBP", "TIFF") else {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = 95  # an output users keep: Pillow's default 75 would undo the sharpening
+    return atomic.write_file(path, lambda f: pil.save(f, format=fmt, **options))

@@ -27,10 +27,7 @@ import json
 import os
 import pathlib
 import re
-import struct
-import tempfile
 import warnings
-import zlib
 from typing import Callable, Iterable
 
 import jax
@@ -39,7 +36,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import degrade
+from jaxsharp import atomic, degrade
 from jaxsharp.image_io import IMAGE_SUFFIXES, read_image_rgb, write_image
 
 MANIFEST = "manifest.json"
@@ -85,65 +82,12 @@ def self_ensemble(fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Arr
 _self_ensemble = self_ensemble  # build_teacher_cache's keyword argument of the same name shadows the function
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# 16-bit PNG reading
-
-
-def _read_png16_rgb(path: pathlib.Path) -> np.ndarray | None:
-    """float32 RGB [H, W, 3] of a 16-bit RGB PNG with unfiltered rows (as image_io writes them); None otherwise.
-
-    Pillow decodes 48-bit PNGs to 8-bit RGB, which would throw away the precision the cache keeps.
-    """
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    pos, header, idat = 8, None, []
-    while pos + 8 <= len(data):
-        length, tag = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if len(body) != length:
-            raise ValueError(f"{path}: truncated PNG chunk {tag!r}")
-        if tag == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif tag == b"IDAT":
-            idat.append(body)
-        elif tag == b"IEND":
-            break
-        pos += 12 + length
-    if header is None:
-        raise ValueError(f"{path}: PNG without IHDR")
-    width, height, depth, color_type, _, _, interlace = header
-    if depth != 16 or color_type != 2 or interlace:
-        return None
-    try:
-        raw = zlib.decompress(b"".join(idat))
-    except zlib.error as e:
-        raise ValueError(f"{path}: corrupt PNG data ({e})") from None
-    stride = 1 + width * 6
-    if len(raw) != height * stride:
-        raise ValueError(f"{path}: PNG data has {len(raw)} bytes, expected {height * stride}")
-    rows = np.frombuffer(raw, np.uint8).reshape(height, stride)
-    if np.any(rows[:, 0]):
-        return None  # filtered rows: not written by image_io; Pillow's decoder handles them (at 8 bits)
-    pixels = rows[:, 1:].copy().view(">u2").reshape(height, width, 3)
-    return pixels.astype(np.float32) / np.float32(65535.0)
-
-
 def read_teacher_output(path: str | os.PathLike) -> np.ndarray:
     """A cached or official teacher output as float32 RGB [H, W, 3] in [0, 1], 16-bit precision kept.
 
     Raises image_io.ImageReadError naming the file if it is missing or unreadable.
     """
-    from jaxsharp.image_io import ImageReadError
-
-    path = pathlib.Path(path)
-    try:
-        image = _read_png16_rgb(path)
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except ValueError as e:
-        raise ImageReadError(str(e)) from None
-    return image if image is not None else read_image_rgb(path)
+    return read_image_rgb(path)  # image_io decodes 16-bit PNGs itself (Pillow would round them to 8 bits)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -198,21 +142,6 @@ def read_manifest(cache_dir: str | os.PathLike) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
         raise ValueError(f"{path}: not a teacher-cache manifest")
     return manifest
-
-
-def _write_json_atomic(path: pathlib.Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _common_root(paths: list[pathlib.Path]) -> pathlib.Path:
@@ -279,7 +208,7 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
             _clear_outputs(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     manifest = {**key, "complete": False, "entries": {}}
-    _write_json_atomic(cache_dir / MANIFEST, manifest)  # first: a crash from here on resumes under this identity
+    atomic.write_json(cache_dir / MANIFEST, manifest, sort_keys=True)  # first: a crash from here on resumes under this identity
 
     def run_teacher(x):
         return teacher(x, tile=tile, overlap=overlap) if tile else teacher(x)
@@ -297,7 +226,7 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
             write_image(out_path, out, bits=16)
         manifest["entries"][rel] = name
     manifest["complete"] = True
-    _write_json_atomic(cache_dir / MANIFEST, manifest)
+    atomic.write_json(cache_dir / MANIFEST, manifest, sort_keys=True)
     return manifest
 
 

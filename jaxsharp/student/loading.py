@@ -16,8 +16,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
-import tempfile
 import zipfile
 
 import jax
@@ -25,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxsharp import atomic
 from jaxsharp.checkpoint import flat_params, load_flat_params
 from jaxsharp.student.config import StudentConfig
 from jaxsharp.student.model import Student, abstract
@@ -123,30 +122,14 @@ def save(directory: str | os.PathLike, model_or_params, config: StudentConfig, *
     directory = pathlib.Path(directory).resolve()
     flat = {k: np.asarray(v, np.float32) for k, v in _as_flat(model_or_params).items()}
     load_flat_params(abstract(config), flat, source=f"save({directory})")  # refuse to write an unloadable student
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory} already exists (pass overwrite=True to replace it)")
     meta = {**config.to_dict(), "meta": dict(extra_meta or {})}
     text = json.dumps(meta, indent=2, sort_keys=True)  # before any file is written: a non-JSON meta fails here
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
-    try:
+    with atomic.directory(directory, overwrite=overwrite) as tmp:
         (tmp / CONFIG_FILE).write_text(text + "\n")
         with open(tmp / PARAMS_FILE, "wb") as f:
             np.savez(f, **flat)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a saved student is an ordinary directory
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxsharp import atomic
 from jaxsharp.checkpoint import load_flat_params, restore_params, save_params
 from jaxsharp.teacher.swinir import PAD_MODES, SwinIR, SwinIRConfig, forward
 from jaxsharp.tiling import tiled_apply
@@ -73,24 +73,11 @@ def save(directory: str | os.PathLike, config: SwinIRConfig, flat_params: dict[s
     The directory is built under a temporary name and renamed, so it appears complete or not at all; an existing
     one is replaced only with overwrite=True.
     """
-    out = pathlib.Path(directory)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out}: already exists")
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)  # left by a run that died while writing
-    tmp.mkdir(parents=True)
-    save_params(tmp / "params", flat_params)
     meta_json = {"model": "swinir", "config": config.to_json_dict(), **meta}
-    (tmp / "config.json").write_text(json.dumps(meta_json, indent=2) + "\n")
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-    return out
+    with atomic.directory(directory, overwrite=overwrite) as tmp:
+        save_params(tmp / "params", flat_params)
+        (tmp / "config.json").write_text(json.dumps(meta_json, indent=2) + "\n")
+    return pathlib.Path(directory)
 
 
 def load(path: str | os.PathLike, *, pad: str = "reflect", param_key: str | None = None, **overrides) -> Teacher:
