@@ -53,7 +53,7 @@ def directory(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[p
     """
     path = pathlib.Path(path).resolve()
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists")
+        raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:

@@ -25,7 +25,12 @@ from jaxsharp.student.model import abstract
 
 def compiled_flops(fn, *args) -> float:
     """XLA's FLOP count of `jax.jit(fn)(*args)`; args may be ShapeDtypeStructs."""
-    analysis = jax.jit(fn).lower(*args).compile().cost_analysis()
+    return cost_flops(jax.jit(fn).lower(*args).compile())
+
+
+def cost_flops(compiled) -> float:
+    """XLA's FLOP count of an already compiled (`jit(...).lower(...).compile()`) function; 0 if not reported."""
+    analysis = compiled.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older jax: one dict per device program
         analysis = analysis[0] if analysis else {}
     return float((analysis or {}).get("flops", 0.0))
