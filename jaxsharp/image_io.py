@@ -28,6 +28,7 @@ _SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _GRAY_MODES = ("1", "L", "LA", "La", "F") + _SIXTEEN_BIT_GRAY_MODES
 _ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
 _EXIF_ORIENTATION = 0x0112
+_RAISE_LIMIT = "if the image is genuine, raise the limit (jaxsharp sharpen --max-pixels, PIL.Image.MAX_IMAGE_PIXELS)"
 
 
 class ImageReadError(ValueError):
@@ -74,17 +75,22 @@ def _icc_colour_space(profile: bytes) -> bytes:
     return profile[16:20] if len(profile) >= 20 else b""
 
 
-def _decode_pixels(img: Image.Image, data: bytes | None) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
-    """(rgb float32 [H, W, 3], alpha float32 [H, W] | None, bits, grayscale) of an opened image, unrotated."""
-    header = png16.read_header(data) if data is not None else None
-    if header is not None and header.bit_depth == 16 and header.color_type in (2, 4, 6):
-        # Pillow decodes these to 8 bits per channel; 16-bit grey (colour type 0) it reads exactly as I;16.
-        pixels = png16.decode(data).astype(np.float32) / np.float32(65535.0)
-        colour, alpha = (pixels[..., :1], pixels[..., 1]) if pixels.shape[-1] == 2 else (pixels[..., :3], None)
-        if pixels.shape[-1] == 4:
-            alpha = pixels[..., 3]
-        gray = colour.shape[-1] == 1
-        return np.repeat(colour, 3, axis=-1) if gray else colour, alpha, 16, gray
+def _is_png16_colour(path: pathlib.Path) -> bool:
+    """A 16-bit PNG that Pillow would decode to 8 bits per channel (colour or grey + alpha; grey alone is I;16)."""
+    with open(path, "rb") as f:
+        header = png16.read_header(f.read(33))
+    return header is not None and header.bit_depth == 16 and header.color_type in (2, 4, 6)
+
+
+def _decode_png16(data: bytes) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
+    pixels = png16.decode(data).astype(np.float32) / np.float32(65535.0)
+    grayscale = pixels.shape[-1] <= 2
+    colour = np.repeat(pixels[..., :1], 3, axis=-1) if grayscale else pixels[..., :3]
+    alpha = pixels[..., -1] if pixels.shape[-1] in (2, 4) else None
+    return colour, alpha, 16, grayscale
+
+
+def _decode_pil(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
     img.load()
     mode = img.mode
     if mode in _SIXTEEN_BIT_GRAY_MODES:
@@ -114,9 +120,12 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
                 w, h = img.size
                 if limit is not None and w * h > limit:
                     raise ImageReadError(f"{path}: {w}x{h} is {w * h:,} pixels, more than the limit of {limit:,} "
-                                         "(a decompression bomb?); raise the limit if the image is genuine")
-                data = path.read_bytes() if img.format == "PNG" else None
-                rgb, alpha, bits, grayscale = _decode_pixels(img, data)
+                                         f"(a decompression bomb?); {_RAISE_LIMIT}")
+                # Each returns (rgb float32 [H, W, 3], alpha float32 [H, W] | None, bits, grayscale), unrotated.
+                if img.format == "PNG" and _is_png16_colour(path):
+                    rgb, alpha, bits, grayscale = _decode_png16(path.read_bytes())
+                else:
+                    rgb, alpha, bits, grayscale = _decode_pil(img)
                 orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
                 icc = img.info.get("icc_profile") or None
                 fmt = img.format or path.suffix.lstrip(".").upper()
@@ -128,7 +137,7 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
         raise ImageReadError(f"{path}: not a recognised image file") from None
     except Image.DecompressionBombError:
         raise ImageReadError(f"{path}: more than twice the limit of {limit:,} pixels (a decompression bomb?); "
-                             "raise the limit if the image is genuine") from None
+                             f"{_RAISE_LIMIT}") from None
     except ImageReadError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as e:

@@ -1,0 +1,125 @@
+"""Videos through `jaxsharp sharpen`: frames, frame rate and the audio stream survive; bad files fail cleanly.
+
+The input is made by PyAV at test time: 8 frames of 64x48 at 10 fps (MPEG-4) with an AAC audio track.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from jaxsharp import infer, student, video  # noqa: E402
+from jaxsharp.checkpoint import flat_param_vars  # noqa: E402
+from jaxsharp.student.model import abstract  # noqa: E402
+
+FRAMES, HEIGHT, WIDTH, FPS, RATE = 8, 48, 64, 10, 8000
+
+
+def _frame(i: int) -> np.ndarray:
+    y, x = np.mgrid[:HEIGHT, :WIDTH]
+    return np.stack([(x * 4 + i * 10) % 256, (y * 5) % 256, np.full_like(x, 128)], -1).astype(np.uint8)
+
+
+def _make_video(path: pathlib.Path, *, audio_codec: str = "aac") -> pathlib.Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.qscale = 2
+        sound = out.add_stream(audio_codec, rate=RATE)
+        sound.layout = "mono"
+        for i in range(FRAMES):
+            frame = av.VideoFrame.from_ndarray(_frame(i), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+        n = RATE * FRAMES // FPS
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / RATE)).astype(np.float32)
+        sample_format = "fltp" if audio_codec == "aac" else "u8"
+        for start in range(0, n, 1024):
+            chunk = tone[start:start + 1024][None]
+            if sample_format == "u8":
+                chunk = np.round(chunk * 127 + 128).astype(np.uint8)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=sample_format, layout="mono")
+            frame.sample_rate, frame.pts = RATE, start
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in sound.encode(None):
+            out.mux(packet)
+    return path
+
+
+def _probe(path: pathlib.Path) -> dict:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(v)]
+        rate, size, codec = v.average_rate, (v.codec_context.height, v.codec_context.width), v.codec_context.name
+    with av.open(str(path)) as c:
+        audio = [(s.codec_context.name, s.sample_rate, sum(p.size for p in c.demux(s) if p.dts is not None))
+                 for s in c.streams.audio]
+    return dict(frames=frames, rate=rate, size=size, codec=codec, audio=audio)
+
+
+@pytest.fixture(scope="module")
+def tiny_student(tmp_path_factory) -> pathlib.Path:
+    # Weights drawn with NumPy: jax.random would compile a program per layer, seconds on a busy CPU.
+    config = student.StudentConfig(scale=2, mode="sharpen", channels=8, num_convs=3)
+    rng = np.random.default_rng(0)
+    flat = {name: (0.05 * rng.standard_normal(var.shape)).astype(np.float32)
+            for name, var in flat_param_vars(abstract(config)).items()}
+    return student.save(tmp_path_factory.mktemp("students") / "tiny", flat, config)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> pathlib.Path:
+    return _make_video(tmp_path_factory.mktemp("video") / "clip.mp4")
+
+
+def test_identity_transcode_keeps_frames_rate_and_audio(clip, tmp_path):
+    summary = video.transcode(clip, tmp_path / "same.mp4", lambda frames: frames, batch=3)
+    assert summary.frames == FRAMES and summary.audio_streams == 1
+    source, out = _probe(clip), _probe(tmp_path / "same.mp4")
+    assert len(out["frames"]) == FRAMES and out["rate"] == FPS and out["size"] == (HEIGHT, WIDTH)
+    assert out["audio"] == source["audio"]  # same codec, rate and every byte of the packets
+    # The re-encode is near-lossless (CRF 18 / qscale 3): the frames come back within a few grey levels.
+    for a, b in zip(source["frames"], out["frames"]):
+        mse = np.mean((a.astype(np.float64) - b) ** 2)
+        assert 10 * np.log10(255 ** 2 / mse) > 35
+
+
+def test_sharpen_command_on_a_video(clip, tiny_student, tmp_path, capsys):
+    assert infer.main([str(clip), "--model", str(tiny_student), "-o", str(tmp_path / "out.mp4")]) == 0
+    out = _probe(tmp_path / "out.mp4")
+    assert len(out["frames"]) == FRAMES and out["rate"] == FPS and out["size"] == (HEIGHT, WIDTH)
+    assert out["codec"] == ("h264" if "libx264" in av.codecs_available else "mpeg4")
+    assert out["audio"] == _probe(clip)["audio"]
+
+
+def test_sr_video_is_scale_times_larger_with_mpeg4_fallback(clip, tiny_student, tmp_path, monkeypatch):
+    monkeypatch.setattr(video, "_CODECS", ("mpeg4",))  # as if PyAV's FFmpeg had no libx264
+    assert infer.main([str(clip), "--model", str(tiny_student), "--mode", "sr", "-o", str(tmp_path)]) == 0
+    out = _probe(tmp_path / "clip.mp4")
+    assert out["size"] == (2 * HEIGHT, 2 * WIDTH) and out["codec"] == "mpeg4"
+    assert len(out["frames"]) == FRAMES and out["rate"] == FPS and len(out["audio"]) == 1
+
+
+def test_audio_the_container_cannot_hold_is_dropped_with_a_warning(tmp_path):
+    source = _make_video(tmp_path / "pcm.mkv", audio_codec="pcm_u8")  # Matroska takes 8-bit PCM, MP4 does not
+    with pytest.warns(UserWarning, match="pcm_u8"):
+        summary = video.transcode(source, tmp_path / "out.mp4", lambda frames: frames, batch=4)
+    assert summary.audio_streams == 0 and summary.dropped_audio == ("pcm_u8",)
+    assert len(_probe(tmp_path / "out.mp4")["frames"]) == FRAMES
+
+
+def test_corrupt_video_is_one_error_line_and_no_output(tiny_student, tmp_path, capsys):
+    (tmp_path / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
+    assert infer.main([str(tmp_path / "bad.mp4"), "--model", str(tiny_student)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "bad.mp4" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]  # nothing half-written, no temp file left
