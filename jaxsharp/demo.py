@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from jaxsharp import atomic
+
 ASSETS = pathlib.Path(__file__).resolve().parent / "assets"
 SAMPLE = ASSETS / "sample_chelsea.png"
 DEFAULT_MODEL = "student-small-x2"
@@ -34,10 +36,8 @@ def _side_by_side(path: pathlib.Path, panels: list[tuple[str, np.ndarray]], box:
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    atomic.write_file(path, lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
