@@ -208,7 +208,8 @@ class WindowAttention(nnx.Module):
         attn = attn + bias[None]
         if mask is not None:
             nw = mask.shape[0]
-            attn = attn.reshape(bw // nw, nw, self.num_heads, n, n) + jnp.asarray(mask)[None, :, None]
+            # In attn's dtype: a float32 constant would promote a bfloat16 model back to float32 from here on.
+            attn = attn.reshape(bw // nw, nw, self.num_heads, n, n) + jnp.asarray(mask, attn.dtype)[None, :, None]
             attn = attn.reshape(bw, self.num_heads, n, n)
         attn = jax.nn.softmax(attn, axis=-1)
         out = (attn @ v).transpose(0, 2, 1, 3).reshape(bw, n, c)
@@ -333,7 +334,7 @@ class SwinIR(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         """x: [N, H, W, in_chans] in [0, 1], H and W multiples of the window; returns [N, sH, sW, in_chans] raw."""
         c = self.config
-        mean = self.mean()
+        mean = self.mean().astype(x.dtype)  # keeps bfloat16 input in bfloat16 (float32: unchanged)
         x = (x - mean) * c.img_range
         if c.upsampler == "":
             first = self.conv_first(x)

@@ -1,0 +1,397 @@
+"""Speed of the students beside the teacher and the classic baselines, side by side on one device in one run.
+
+    python -m jaxsharp.bench --json bench.json                        # 1920x1080 frames, batch 1, float32
+    python -m jaxsharp.bench --json bench.json --size 1280x720 --batch 4 --dtype bfloat16
+    python -m jaxsharp.bench --json bench.json --plot speed_quality.png --quality results.json
+
+Entries, all x2 on a WxH frame (sharpen: WxH in and out; upscale: (W/2)x(H/2) in):
+- student-*: each shipped student, and each registered size without a shipped x2 sharpen student, built with
+  random weights and labelled so (speed does not depend on the weights).
+- teacher SwinIR-S x2, random weights (same reason), on a crop of at most 256x256 LR pixels; its time and FLOPs are
+  scaled to the frame's (W/2)x(H/2) LR pixels (window attention is linear in pixels) and the row says by how much.
+  In sharpen mode the teacher also needs the 1/2 downscale of the frame, which is not counted.
+- bicubic x2 with jax.image.resize; Pillow's bicubic resize (uint8, host); the unsharp-mask baseline
+  (evaluate.unsharp_mask, numpy float64 on the host, on the sharpen-mode WxH frame).
+- a reference 3x3 conv 64->64 on the (H/2)x(W/2) map the students work at: what this backend's XLA reaches on
+  this kind of work, the yardstick for the students' GFLOP/s.
+
+Per entry: ms per frame (median of --repeats calls after one warm-up, each waited for with block_until_ready,
+divided by --batch), FPS, compile seconds (AOT `jit(f).lower(...).compile()`, timed apart from the runs), GFLOPs per
+frame from XLA's cost analysis of that executable (null for host entries), achieved GFLOP/s. --dtype bfloat16 casts
+the XLA entries' parameters and inputs (host entries stay as they are). The figures compare entries within one run;
+load from other processes shows in every row, so the header prints the load average.
+
+--plot draws PSNR-Y (from an evaluate.py JSON) against FPS for every entry with a quality figure: evaluate's
+`student` rows go to the default student (student-small-x2), `teacher`, `bicubic` and `unsharp` rows to theirs; a
+row whose method names a student (e.g. `student-tiny-x2`) goes to that one. One set: --quality-set, default the
+file's first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import statistics
+import sys
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxsharp import atomic, evaluate, student
+from jaxsharp.checkpoint import flat_param_vars, load_flat_params
+from jaxsharp.infer import DTYPES
+from jaxsharp.student.info import cost_flops
+from jaxsharp.student.model import abstract as abstract_student
+from jaxsharp.teacher import SwinIR, SwinIRConfig, Teacher
+
+SCALE = 2
+TEACHER_CROP = 256  # LR pixels a side: a whole 1080p frame is minutes per call on a CPU
+DEFAULT_STUDENT_SIZE = "small"
+RESULT_KEYS = ("name", "ms_per_frame", "fps", "compile_s", "gflops_per_frame", "achieved_gflops_per_s")
+
+
+class BenchError(Exception):
+    """A benchmark request that cannot run as asked (bad size, bad quality file)."""
+
+
+@dataclasses.dataclass
+class Entry:
+    """One benchmarked method; `run(repeats)` builds, compiles and times it and returns its row (RESULT_KEYS)."""
+
+    name: str
+    role: str  # "student", "teacher", "baseline" or "reference"
+    measure: Callable[[str, int], dict]  # (name, repeats) -> row
+    quality_methods: tuple[str, ...] = ()  # evaluate.py method names whose PSNR is this entry's, canonical form
+    size: str = ""  # the student size, for the summary
+
+    def run(self, repeats: int) -> dict:
+        return self.measure(self.name, repeats)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Measuring
+
+
+def median_seconds(call: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of `call()` over `repeats` runs after `warmup` untimed ones; `call` must block."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def result_row(name: str, seconds_per_frame: float, compile_s: float | None, flops_per_frame: float | None) -> dict:
+    gflops = flops_per_frame / 1e9 if flops_per_frame else None  # 0 = not reported by this backend: null
+    return {"name": name, "ms_per_frame": seconds_per_frame * 1e3, "fps": 1.0 / seconds_per_frame,
+            "compile_s": compile_s, "gflops_per_frame": gflops,
+            "achieved_gflops_per_s": gflops / seconds_per_frame if gflops else None}
+
+
+def measure_xla(name: str, fn, args: tuple, *, frames: int, repeats: int, frame_factor: float = 1.0) -> dict:
+    """AOT-compiles `fn(*args)` (timed apart), then times the executable. frames: frames per call.
+
+    frame_factor scales time and FLOPs from what was run (a crop) to one frame.
+    """
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - start
+    seconds = median_seconds(lambda: jax.block_until_ready(compiled(*args)), repeats)
+    flops = cost_flops(compiled)
+    return result_row(name, seconds * frame_factor / frames, compile_s, flops * frame_factor / frames)
+
+
+def measure_host(name: str, fn, frames: list, *, repeats: int) -> dict:
+    seconds = median_seconds(lambda: [fn(f) for f in frames], repeats)
+    return result_row(name, seconds / len(frames), None, None)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Entries
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _random(shape, dtype, seed=0) -> jax.Array:
+    return jax.random.uniform(jax.random.key(seed), shape, jnp.float32).astype(dtype)
+
+
+def _cast(tree, dtype):
+    return jax.tree.map(lambda a: a.astype(dtype), tree)
+
+
+def random_weights(model: nnx.Module, seed: int = 0) -> nnx.Module:
+    """Fills an abstract (`nnx.eval_shape`) model with small Gaussian noise; returns it.
+
+    Speed does not depend on the values, and numpy noise takes milliseconds where each layer's own JAX initialiser
+    costs a compile or an eager dispatch per op (seconds for SwinIR on a busy CPU).
+    """
+    rng = np.random.default_rng(seed)
+    flat = {key: rng.normal(0.0, 0.02, var.get_value().shape).astype(np.float32)
+            for key, var in flat_param_vars(model).items()}
+    load_flat_params(model, flat, source="random weights")
+    return model
+
+
+def _students() -> list[tuple[str, student.LoadedStudent]]:
+    """(row name, student): shipped ones, then random builds of the sizes with no shipped x2 sharpen student."""
+    shipped = [(_canonical(n), student.load(n)) for n in student.shipped_names()]
+    covered = {s.config.size for _, s in shipped if s.config.scale == SCALE and s.config.mode == "sharpen"}
+    built = []
+    for size in student.SIZES:
+        if size not in covered:
+            model = random_weights(abstract_student(student.StudentConfig.from_size(size, scale=SCALE)))
+            built.append((f"student-{size}-x{SCALE} (random weights)",
+                          student.LoadedStudent(model, source="random weights")))
+    return shipped + built
+
+
+def build_entries(hw: tuple[int, int], *, batch: int, dtype) -> list[Entry]:
+    """The benchmark's entries for output frames of size hw = (H, W); nothing is compiled or run yet."""
+    h, w = hw
+    if h % SCALE or w % SCALE:
+        raise BenchError(f"frame {w}x{h} must have even width and height (x{SCALE} from a half-size image)")
+    lh, lw = h // SCALE, w // SCALE
+    entries = []
+
+    students = _students()
+    default = next((n for n, s in students if s.config.size == DEFAULT_STUDENT_SIZE), students[0][0])
+    for name, loaded in students:
+        c = loaded.config
+        if h % c.scale or w % c.scale:
+            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s scale {c.scale}")
+        in_hw = (h, w) if c.mode == "sharpen" else (h // c.scale, w // c.scale)
+
+        def measure(name, repeats, loaded=loaded, in_hw=in_hw):
+            args = (_cast(loaded.params, dtype), _random((batch, *in_hw, 3), dtype))
+            return measure_xla(name, loaded.apply, args, frames=batch, repeats=repeats)
+
+        base = name.split(" ")[0]
+        methods = (base, base.rsplit("-x", 1)[0]) + (("student",) if name == default else ())
+        entries.append(Entry(name, "student", measure, methods, size=c.size))
+
+    ch, cw = min(TEACHER_CROP, lh), min(TEACHER_CROP, lw)
+    factor = (lh * lw) / (ch * cw)
+    where = "whole frame" if factor == 1 else f"{cw}x{ch} LR crop, time x{factor:.2f} to the frame"
+
+    def measure_teacher(name, repeats):
+        teacher = Teacher(random_weights(nnx.eval_shape(lambda: SwinIR(SwinIRConfig(), rngs=nnx.Rngs(0)))))
+        args = (_cast(teacher.params, dtype), _random((batch, ch, cw, 3), dtype))
+        return measure_xla(name, teacher.apply, args, frames=batch, repeats=repeats, frame_factor=factor)
+
+    entries.append(Entry(f"teacher SwinIR-S x2 (random weights; {where})", "teacher", measure_teacher,
+                         ("teacher", "swinir")))
+
+    def measure_bicubic(name, repeats):
+        resize = lambda x: jax.image.resize(x, (batch, h, w, 3), "bicubic")
+        return measure_xla(name, resize, (_random((batch, lh, lw, 3), dtype),), frames=batch, repeats=repeats)
+
+    entries.append(Entry("bicubic x2 (jax.image.resize)", "baseline", measure_bicubic, ("bicubic",)))
+
+    def measure_pillow(name, repeats):
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        frames = [Image.fromarray(rng.integers(0, 256, (lh, lw, 3), dtype=np.uint8)) for _ in range(batch)]
+        return measure_host(name, lambda im: im.resize((w, h), Image.Resampling.BICUBIC), frames, repeats=repeats)
+
+    entries.append(Entry("bicubic x2 (Pillow, uint8)", "baseline", measure_pillow, ("pillow-bicubic",)))
+
+    def measure_unsharp(name, repeats):
+        rng = np.random.default_rng(0)
+        frames = [rng.random((h, w, 3), dtype=np.float32) for _ in range(batch)]
+        return measure_host(name, evaluate.unsharp_mask, frames, repeats=repeats)
+
+    entries.append(Entry("unsharp mask (numpy)", "baseline", measure_unsharp, ("unsharp",)))
+
+    def measure_reference(name, repeats):
+        conv = lambda k, x: jax.lax.conv_general_dilated(x, k, (1, 1), "SAME",
+                                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        args = (_random((3, 3, 64, 64), dtype, seed=1) * 0.05, _random((batch, lh, lw, 64), dtype))
+        return measure_xla(name, conv, args, frames=batch, repeats=repeats)
+
+    entries.append(Entry(f"reference conv 3x3 64->64 on {lh}x{lw}", "reference", measure_reference))
+    return entries
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def device_name() -> str:
+    device = jax.devices()[0]
+    cores = f", {os.cpu_count()} cores" if device.platform == "cpu" else ""
+    return f"{device.platform}: {device.device_kind}{cores}"
+
+
+def _fmt(value, digits=3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}g}" if abs(value) < 10 ** digits else f"{value:,.0f}"
+
+
+def markdown_table(results: list[dict], reference: dict | None) -> str:
+    ref_rate = reference and reference["achieved_gflops_per_s"]
+    lines = ["| entry | ms / frame | FPS | compile s | GFLOPs / frame | GFLOP/s | % of ref conv |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        rate = r["achieved_gflops_per_s"]
+        share = f"{100 * rate / ref_rate:.0f}%" if rate and ref_rate else "-"
+        lines.append(f"| {r['name']} | {_fmt(r['ms_per_frame'])} | {_fmt(r['fps'])} | {_fmt(r['compile_s'])} | "
+                     f"{_fmt(r['gflops_per_frame'])} | {_fmt(rate)} | {share} |")
+    return "\n".join(lines)
+
+
+def summary(entries: list[Entry], results: list[dict]) -> str:
+    """One line of ratios: the default student against the teacher, each student's GFLOP/s against the reference."""
+    by_name = {r["name"]: r for r in results}
+    students = [e for e in entries if e.role == "student"]
+    teacher = next(e for e in entries if e.role == "teacher")
+    reference = by_name[next(e for e in entries if e.role == "reference").name]
+    default = next((e for e in students if "student" in e.quality_methods), students[0])
+    parts = [f"{default.name} is {by_name[teacher.name]['ms_per_frame'] / by_name[default.name]['ms_per_frame']:,.0f}x "
+             "faster per frame than the teacher"]
+    ref_rate = reference["achieved_gflops_per_s"]
+    if ref_rate:
+        shares = [f"{e.size} {100 * by_name[e.name]['achieved_gflops_per_s'] / ref_rate:.0f}%" for e in students
+                  if by_name[e.name]["achieved_gflops_per_s"]]
+        parts.append(f"student GFLOP/s as % of the reference conv ({ref_rate:,.1f} GFLOP/s): {', '.join(shares)}")
+    return "summary: " + "; ".join(parts)
+
+
+def read_quality(path: str | os.PathLike, entries: list[Entry], set_name: str | None) -> tuple[str, dict[str, float]]:
+    """(set, {entry name: PSNR-Y}) from an evaluate.py JSON; see the module docstring for the matching."""
+    try:
+        rows = json.loads(pathlib.Path(path).read_text())["results"]
+        sets = list(dict.fromkeys(r["set"] for r in rows))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"{path}: not an evaluate.py JSON ({type(e).__name__}: {e})") from None
+    if not sets:
+        raise BenchError(f"{path}: no results")
+    set_name = set_name or sets[0]
+    if set_name not in sets:
+        raise BenchError(f"{path}: no set {set_name!r}; sets there: {', '.join(sets)}")
+    psnr = {}
+    for entry in entries:
+        for method in entry.quality_methods:  # most specific first
+            row = next((r for r in rows if r["set"] == set_name and _canonical(str(r.get("method"))) == method
+                        and r.get("psnr_y") is not None), None)
+            if row is not None:
+                psnr[entry.name] = float(row["psnr_y"])
+                break
+    if not psnr:
+        methods = sorted({str(r.get("method")) for r in rows})
+        raise BenchError(f"{path}: no benchmarked entry has a quality figure in set {set_name!r} "
+                         f"(methods there: {', '.join(methods)})")
+    return set_name, psnr
+
+
+def plot(results: list[dict], psnr: dict[str, float], path: str | os.PathLike, *, title: str) -> list[str]:
+    """PSNR-Y against FPS (log axis) for the entries in `psnr`; writes a PNG atomically, returns the names drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    drawn = [r for r in results if r["name"] in psnr]
+    for r in drawn:
+        ax.scatter(r["fps"], psnr[r["name"]], s=30)
+        ax.annotate(r["name"], (r["fps"], psnr[r["name"]]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("frames per second (log)")
+    ax.set_ylabel("PSNR-Y (dB)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    atomic.write_file(path, lambda f: fig.savefig(f, format="png", dpi=120))
+    return [r["name"] for r in drawn]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    """'WxH' (video convention, 1920x1080) -> (H, W)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1920x1080, got {text!r}") from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
+    return h, w
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m jaxsharp.bench", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 2)[2],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", required=True, metavar="FILE", help="results JSON (written atomically)")
+    p.add_argument("--size", type=_parse_size, default=(1080, 1920), metavar="WxH",
+                   help="output frame, width x height (default 1920x1080)")
+    p.add_argument("--batch", type=_positive, default=1, help="frames per call (default 1); figures are per frame")
+    p.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    p.add_argument("--repeats", type=_positive, default=10, help="timed calls per entry (default 10)")
+    p.add_argument("--plot", metavar="FILE.png", help="PSNR-Y vs FPS figure (needs --quality)")
+    p.add_argument("--quality", metavar="EVAL_JSON", help="an evaluate.py --json file with the PSNR figures")
+    p.add_argument("--quality-set", metavar="SET", help="the set whose PSNR is plotted (default: the file's first)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.plot) != bool(args.quality):
+        parser.error("--plot and --quality go together")
+    if args.quality_set and not args.quality:
+        parser.error("--quality-set needs --quality")
+    h, w = args.size
+    try:
+        entries = build_entries((h, w), batch=args.batch, dtype=DTYPES[args.dtype])
+        quality = read_quality(args.quality, entries, args.quality_set) if args.quality else None
+    except BenchError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+
+    device = device_name()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    print(f"jaxsharp.bench: {w}x{h} frames (x{SCALE}), batch {args.batch}, {args.dtype}, {args.repeats} timed "
+          f"runs per entry; device {device}; load average at start {load:.2f}", flush=True)
+    results = []
+    for entry in entries:
+        row = entry.run(args.repeats)
+        results.append(row)
+        print(f"  {row['name']}: {row['ms_per_frame']:,.2f} ms/frame", file=sys.stderr, flush=True)
+    reference = next((r for e, r in zip(entries, results) if e.role == "reference"), None)
+    print(markdown_table(results, reference))
+    print(summary(entries, results))
+    atomic.write_json(args.json, {"device": device, "size": [h, w], "results": results}, allow_nan=False)
+    if quality:
+        set_name, psnr = quality
+        drawn = plot(results, psnr, args.plot, title=f"{set_name} PSNR-Y vs speed at {w}x{h}, {args.dtype}, "
+                                                     f"{device}")
+        print(f"plotted {len(drawn)} entries to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
