@@ -48,7 +48,7 @@ from flax import nnx
 from jaxsharp import atomic, evaluate, student
 from jaxsharp.checkpoint import flat_param_vars, load_flat_params
 from jaxsharp.infer import DTYPES
-from jaxsharp.student.info import cost_flops
+from jaxsharp.student.info import cost_flops, parse_frame_size
 from jaxsharp.student.model import abstract as abstract_student
 from jaxsharp.teacher import SwinIR, SwinIRConfig, Teacher
 
@@ -324,17 +324,6 @@ def plot(results: list[dict], psnr: dict[str, float], path: str | os.PathLike, *
 # CLI
 
 
-def _parse_size(text: str) -> tuple[int, int]:
-    """'WxH' (video convention, 1920x1080) -> (H, W)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 1920x1080, got {text!r}") from None
-    if w < 1 or h < 1:
-        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
-    return h, w
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -347,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog=__doc__.split("\n\n", 2)[2],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", required=True, metavar="FILE", help="results JSON (written atomically)")
-    p.add_argument("--size", type=_parse_size, default=(1080, 1920), metavar="WxH",
+    p.add_argument("--size", type=parse_frame_size, default=(1080, 1920), metavar="WxH",
                    help="output frame, width x height (default 1920x1080)")
     p.add_argument("--batch", type=_positive, default=1, help="frames per call (default 1); figures are per frame")
     p.add_argument("--dtype", choices=list(DTYPES), default="float32")

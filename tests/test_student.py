@@ -235,7 +235,7 @@ def test_shipped_names_resolve_with_either_separator(tmp_path, monkeypatch):
 # --- info -------------------------------------------------------------------------------------------------------
 
 def test_info_prints_params_and_flops_per_frame(capsys):
-    assert info.main(["--size", "tiny", "--hw", "64x96"]) == 0
+    assert info.main(["--size", "tiny", "--frame", "96x64"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| tiny"))
     cells = [c.strip() for c in row.strip("|").split("|")]

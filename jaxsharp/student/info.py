@@ -1,10 +1,10 @@
 """Parameters and FLOPs per frame of the registered student sizes, as a markdown table.
 
     python -m jaxsharp.student.info                      # every size, x2 sharpen, 1080x1920 frames
-    python -m jaxsharp.student.info --size small --scale 3 --mode sr --hw 2160x3840
+    python -m jaxsharp.student.info --size small --scale 3 --mode sr --frame 3840x2160
 
 FLOPs are XLA's count for the compiled forward on this machine's backend (a multiply-add counts 2), including
-the space-to-depth / bicubic residual. --hw is the output frame: in sr mode the input is hw / scale. Nothing runs:
+the space-to-depth / bicubic residual. --frame is the output frame: in sr mode the input is frame / scale. Nothing runs:
 the model is compiled from shapes only.
 """
 
@@ -49,9 +49,9 @@ def frame_cost(config: StudentConfig, hw: tuple[int, int]) -> dict:
 
 
 def table(sizes: list[str], *, scale: int, mode: str, hw: tuple[int, int]) -> str:
-    rows = [f"Student sizes, x{scale} {mode}, {hw[0]}x{hw[1]} output frame, backend {jax.default_backend()}",
+    rows = [f"Student sizes, x{scale} {mode}, {hw[1]}x{hw[0]} (WxH) output frame, backend {jax.default_backend()}",
             "",
-            "| size | channels | convs | params | GFLOPs / frame | input |",
+            "| size | channels | convs | params | GFLOPs / frame | input (WxH) |",
             "|---|---:|---:|---:|---:|---|"]
     for size in sizes:
         config = StudentConfig.from_size(size, scale=scale, mode=mode)
@@ -59,16 +59,17 @@ def table(sizes: list[str], *, scale: int, mode: str, hw: tuple[int, int]) -> st
         # A backend whose cost analysis does not count its fused kernels reports 0: say so rather than print 0.
         flops = f"{cost['flops'] / 1e9:.3g}" if cost["flops"] > 0 else "n/a"
         rows.append(f"| {size} | {config.channels} | {config.num_convs} | {cost['params']:,} | {flops} | "
-                    f"{cost['input_hw'][0]}x{cost['input_hw'][1]} |")
+                    f"{cost['input_hw'][1]}x{cost['input_hw'][0]} |")
     return "\n".join(rows)
 
 
-def _parse_hw(text: str) -> tuple[int, int]:
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """'WxH' (the video convention: 1920x1080) -> (H, W); for argparse `type=`."""
     try:
-        h, w = (int(v) for v in text.lower().split("x"))
+        w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW such as 1080x1920, got {text!r}") from None
-    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1920x1080, got {text!r}") from None
+    if w < 1 or h < 1:
         raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
     return h, w
 
@@ -78,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=list(SIZES), help="one size (default: all registered sizes)")
     parser.add_argument("--scale", type=int, default=2)
     parser.add_argument("--mode", choices=MODES, default="sharpen")
-    parser.add_argument("--hw", type=_parse_hw, default=(1080, 1920), help="output frame HxW (default 1080x1920)")
+    parser.add_argument("--frame", type=parse_frame_size, default=(1080, 1920), metavar="WxH",
+                        help="output frame size (default 1920x1080)")
     args = parser.parse_args(argv)
     sizes = [args.size] if args.size else list(SIZES)
     try:
-        print(table(sizes, scale=args.scale, mode=args.mode, hw=args.hw))
+        print(table(sizes, scale=args.scale, mode=args.mode, hw=args.frame))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
