@@ -23,9 +23,16 @@ def flat_param_vars(module: nnx.Module) -> dict[str, nnx.Variable]:
     return {SEP.join(str(k) for k in path): var for path, var in flat}
 
 
+def flat_state(state: nnx.State) -> dict[str, np.ndarray]:
+    """An nnx.State (leaves Variables or plain arrays, e.g. after a device-to-host copy) as a flat dict of numpy
+    arrays keyed 'path/to/leaf', the keys `flat_params` and `load_flat_params` use."""
+    return {SEP.join(str(k) for k in path): np.asarray(v.get_value() if isinstance(v, nnx.Variable) else v)
+            for path, v in nnx.to_flat_state(state)}
+
+
 def flat_params(module: nnx.Module) -> dict[str, np.ndarray]:
     """The module's parameters as a flat dict of numpy arrays, keyed as `flat_param_vars`."""
-    return {key: np.asarray(var.get_value()) for key, var in flat_param_vars(module).items()}
+    return flat_state(nnx.state(module, nnx.Param))
 
 
 def load_flat_params(module: nnx.Module, flat: dict[str, np.ndarray], *, source: str = "params") -> None:

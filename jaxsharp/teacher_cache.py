@@ -37,6 +37,7 @@ from flax import nnx
 from tqdm import tqdm
 
 from jaxsharp import atomic, degrade
+from jaxsharp.checkpoint import flat_state
 from jaxsharp.image_io import IMAGE_SUFFIXES, read_image_rgb, write_image
 
 MANIFEST = "manifest.json"
@@ -100,8 +101,7 @@ def params_sha256(params) -> str:
     params: an nnx.State or a flat {"a/b/0/kernel": array} dict (both hash alike), or any other pytree of arrays.
     """
     if isinstance(params, nnx.State):
-        items = [("/".join(str(k) for k in path), var.get_value() if hasattr(var, "get_value") else var)
-                 for path, var in nnx.to_flat_state(params)]
+        items = list(flat_state(params).items())
     elif isinstance(params, dict) and all(isinstance(k, str) and not isinstance(v, dict) for k, v in params.items()):
         items = list(params.items())
     else:

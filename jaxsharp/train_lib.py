@@ -461,6 +461,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
         export_dir = workdir / "export"
         spec.export(export_dir, nnx.merge(graphdef, jax.tree.map(jnp.asarray, params)))
     _sync_processes("export")
-    flat = {"/".join(map(str, path)): np.asarray(v) for path, v in nnx.to_flat_state(params)}
+    flat = checkpoint.flat_state(params)
     return TrainResult(step=max(start, config.steps), params=flat, export_dir=export_dir,
                        train_step_traces=traces, compile_seconds=compile_seconds)

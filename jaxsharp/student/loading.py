@@ -24,7 +24,7 @@ import numpy as np
 from flax import nnx
 
 from jaxsharp import atomic
-from jaxsharp.checkpoint import flat_params, load_flat_params
+from jaxsharp.checkpoint import flat_params, flat_state, load_flat_params
 from jaxsharp.student.config import StudentConfig
 from jaxsharp.student.model import Student, abstract
 from jaxsharp.tiling import tiled_apply
@@ -102,9 +102,7 @@ def _as_flat(model_or_params) -> dict[str, np.ndarray]:
     if isinstance(model_or_params, nnx.Module):
         return flat_params(model_or_params)
     if isinstance(model_or_params, nnx.State):
-        flat = nnx.to_flat_state(model_or_params)
-        return {"/".join(str(k) for k in path): np.asarray(v.get_value() if hasattr(v, "get_value") else v)
-                for path, v in flat}
+        return flat_state(model_or_params)
     if isinstance(model_or_params, dict):
         return {str(k): np.asarray(v) for k, v in model_or_params.items()}
     raise TypeError(f"cannot save a {type(model_or_params).__name__}: pass a Student, LoadedStudent, nnx.State "
