@@ -1,6 +1,7 @@
 """The `jaxsharp` command: one subcommand per job, each module imported only when its subcommand runs.
 
     jaxsharp sharpen photo.jpg         # jaxsharp.infer
+    jaxsharp mos serve --study S --db mos.sqlite   # jaxsharp.mos.cli
     jaxsharp --help
 
 A subcommand is a module with `main(argv, prog=...) -> int` (its own argparse parser); add it to COMMANDS.
@@ -16,6 +17,7 @@ from typing import Sequence
 # name -> (module, one-line help). Importing a module pulls in JAX, so only the chosen one is imported.
 COMMANDS = {
     "sharpen": ("jaxsharp.infer", "sharpen (or upscale) images, folders and videos"),
+    "mos": ("jaxsharp.mos.cli", "mean-opinion-score study: prepare, serve, report"),
 }
 
 
