@@ -38,6 +38,7 @@
 
   function render(s) {
     state = s;
+    $("bar").hidden = !s.started;
     if (!s.started) {
       $("intro-total").textContent = String(s.total);
       show("intro");
