@@ -5,8 +5,9 @@
 A dry run of a setup before people come, and the load test of the suite: the study is served on a free
 loopback port in this process and every simulated participant is a thread with its own cookie that starts and
 rates every item through the same HTTP API as the page. Ratings follow a toy model (TRUE_QUALITY of the
-method, a bias per rater, noise; rounded and clipped to 1..5) that depends only on (seed, participant, item),
-so the database's ratings are the same whatever the interleaving of the threads. The database must be new:
+method, a bias per rater, noise; rounded and clipped to 1..5) that depends only on (seed, participant, image,
+method), so the ratings are the same whatever the interleaving of the threads, and for any `prepare` run of the
+same sets and methods. The database must be new:
 simulated rows (user agent USER_AGENT) must never mix with people's.
 """
 
@@ -85,7 +86,8 @@ class Client:
 def simulated_rating(seed: int, participant: int, item: study_lib.Item) -> int:
     """The toy rater model (see the module docstring): an ACR score 1..5."""
     bias = random.Random(f"{seed}:rater:{participant}").gauss(0.0, RATER_BIAS_SD)
-    noise = random.Random(f"{seed}:{participant}:{item.id}").gauss(0.0, RATING_NOISE_SD)
+    # Seeded by what the item shows, not by its random id: the same study settings give the same ratings.
+    noise = random.Random(f"{seed}:{participant}:{item.image}:{item.method}").gauss(0.0, RATING_NOISE_SD)
     return int(min(5, max(1, round(TRUE_QUALITY.get(item.method, 3.0) + bias + noise))))
 
 
