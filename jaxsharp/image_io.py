@@ -6,6 +6,7 @@
 
 Reading normalises every mode Pillow knows (grayscale, palette, alpha, CMYK, 16-bit) to HWC float32 RGB in [0, 1]
 and applies the EXIF orientation. 16-bit colour PNGs, which Pillow decodes to 8 bits, are decoded by `png16`.
+Animated files (GIF, WebP, APNG) and multi-page TIFFs are read as their first frame, with an AnimatedImageWarning.
 Images larger than `PIL.Image.MAX_IMAGE_PIXELS` are refused before any pixel is decoded (decompression bombs).
 Writing is atomic (jaxsharp.atomic) so an interrupted run never leaves a half-written image.
 """
@@ -33,6 +34,10 @@ _RAISE_LIMIT = "if the image is genuine, raise the limit (jaxsharp sharpen --max
 
 class ImageReadError(ValueError):
     """A file that is not a readable image; the message names the file and the problem."""
+
+
+class AnimatedImageWarning(UserWarning):
+    """A file with several frames (animated GIF / WebP / PNG, multi-page TIFF): only the first one is read."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +134,8 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
                 orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
                 icc = img.info.get("icc_profile") or None
                 fmt = img.format or path.suffix.lstrip(".").upper()
+                # After decoding: counting a GIF's frames seeks through them (and back to the first).
+                frames = getattr(img, "n_frames", 1) if getattr(img, "is_animated", False) else 1
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -142,6 +149,9 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageReadError(f"{path}: cannot decode image ({e})") from None
+    if frames > 1:
+        warnings.warn(f"{path}: {fmt} with {frames} frames; only the first frame is read", AnimatedImageWarning,
+                      stacklevel=2)
     wanted = b"GRAY" if grayscale else b"RGB "
     if icc is not None and _icc_colour_space(icc) != wanted:
         icc = None

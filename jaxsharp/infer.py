@@ -27,7 +27,8 @@ output to float rounding. The teacher's windows see further; its default overlap
 Files: every format image_io reads. Outputs are PNG unless -o names another suffix; 16-bit PNGs stay 16-bit; the
 ICC profile is carried over; alpha is kept (not sharpened; resized with MATLAB bicubic in sr mode); grayscale stays
 grayscale: the model sees three equal channels and the output is their mean, the nearest grey (in squared error)
-to whatever small colour the model adds. Unreadable files are reported one line each and skipped; the exit status
+to whatever small colour the model adds. Animated files (GIF, WebP) are sharpened as their first frame, with a
+warning. Unreadable files are reported one line each and skipped; the exit status
 is then 1. Nothing is half-written (jaxsharp.atomic); an existing output or the input itself is replaced only with
 --overwrite (otherwise skipped with a message).
 """
@@ -45,6 +46,7 @@ import pathlib
 import re
 import sys
 import time
+import warnings
 from typing import Callable, Sequence
 
 import jax
@@ -539,7 +541,7 @@ def _save_image(job: Job, decoded, rgb: np.ndarray, engine: Sharpener, run: _Run
 
 def _sharpen_images(jobs: list[Job], engine: Sharpener, run: _Run) -> None:
     """Reads images one at a time and runs them in full batches per bucket; memory stays at a few batches."""
-    from jaxsharp.image_io import ImageReadError, read_image
+    from jaxsharp.image_io import AnimatedImageWarning, ImageReadError, read_image
 
     pending: dict[tuple[int, int], list] = collections.defaultdict(list)
 
@@ -550,10 +552,14 @@ def _sharpen_images(jobs: list[Job], engine: Sharpener, run: _Run) -> None:
 
     for job in jobs:
         try:
-            decoded = read_image(job.src)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", AnimatedImageWarning)
+                decoded = read_image(job.src)
         except ImageReadError as e:
             run.fail(str(e))
             continue
+        for warning in caught:  # one line each (the default display adds the source line of the warn call)
+            print(f"warning: {warning.message}", file=sys.stderr)
         bucket = engine.bucket_shape(*decoded.size)
         pending[bucket].append((job, decoded))
         if len(pending[bucket]) == engine.batch:
