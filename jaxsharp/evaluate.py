@@ -35,7 +35,8 @@ import numpy as np
 
 from jaxsharp import atomic, metrics
 from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
-from jaxsharp.image_io import IMAGE_SUFFIXES, ImageReadError, read_image_rgb, to_uint8, write_image
+from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb, to_uint8,
+                               write_image)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
@@ -253,12 +254,26 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def min_measurable_side(scale: int) -> int:
+    """The smallest side (pixels) an image can have and still be measured: SSIM's window after `crop_border`."""
+    return metrics.SSIM_WINDOW + 2 * scale
+
+
+def _check_measurable(what: str, h: int, w: int, scale: int) -> None:
+    """SkipImage unless an h x w image (as measured: HR after the mod-crop, a prediction as is) fits SSIM."""
+    side = min_measurable_side(scale)
+    if h < side or w < side:
+        raise SkipImage(f"{what}, too small to measure at x{scale} (SSIM needs {side}x{side} pixels: its "
+                        f"{metrics.SSIM_WINDOW}-pixel window and crop_border {scale})")
+
+
 def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, method_name: str, scale: int,
                  mode: str, save_dir: str | os.PathLike | None = None, gray_as_is: bool = False,
                  progress: bool = True, figure_rows: int = 4, crop_size: int = 96) -> dict:
     """Evaluates `method` on every image of `hr_dir`; returns the result dict (means and per-image metrics).
 
-    Unreadable files are skipped with an UnreadableImageWarning naming them. With save_dir, outputs go to
+    Unreadable files, and images too small to measure (`min_measurable_side`), are skipped with an
+    UnreadableImageWarning naming them. With save_dir, outputs go to
     save_dir/<set>/<name>.png and a side-by-side crop figure to save_dir/<set>_crops.png.
     gray_as_is: Y metrics of single-channel HR files are measured on the grey values (metrics `gray=True`).
     """
@@ -273,20 +288,25 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
                      disable=not progress, leave=False):
         try:
             hr = read_image_rgb(path)
+            hh, hw = hr.shape[:2]
+            what = f"{path}: the HR image is {hw}x{hh}"
+            if method_name != "predictions" and (hh % scale or hw % scale):  # measured after the mod-crop
+                hh, hw = hh - hh % scale, hw - hw % scale
+                what += f" ({hw}x{hh} mod-cropped)"
+            _check_measurable(what, hh, hw, scale)
             inp, target = bicubic_pair(hr, scale, mode, quantize=True)
             output = method(path.stem, inp)
+            if method_name == "predictions":
+                oh, ow = output.shape[:2]
+                if oh > hr.shape[0] or ow > hr.shape[1]:
+                    raise SkipImage(f"prediction for {path.name} is {ow}x{oh}, larger than the HR image")
+                _check_measurable(f"the prediction for {path.name} is {ow}x{oh}", oh, ow, scale)
+                target = hr[:oh, :ow]  # as the official script: GT cropped to the output size
         except (ImageReadError, SkipImage) as e:
             warnings.warn(f"{e} (skipped)" if isinstance(e, SkipImage) else f"{e}; skipped",
                           UnreadableImageWarning, stacklevel=2)
             continue
-        if method_name == "predictions":
-            oh, ow = output.shape[:2]
-            if oh > hr.shape[0] or ow > hr.shape[1]:
-                warnings.warn(f"prediction for {path.name} is {ow}x{oh}, larger than the HR image; skipped",
-                              UnreadableImageWarning, stacklevel=2)
-                continue
-            target = hr[:oh, :ow]  # as the official script: GT cropped to the output size
-        elif output.shape != target.shape:
+        if method_name != "predictions" and output.shape != target.shape:
             raise ValueError(f"{method_name} returned shape {output.shape} for {path.name}, expected {target.shape}")
         gray = gray_as_is and is_single_channel_file(path)
         row = {
@@ -413,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("always", UnreadableImageWarning)
+        warnings.simplefilter("always", AnimatedImageWarning)
         previous = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, UnreadableImageWarning):
+            if issubclass(category, (UnreadableImageWarning, AnimatedImageWarning)):
                 tqdm.write(f"warning: {message}", file=sys.stderr)
             else:
                 previous(message, category, filename, lineno, file, line)

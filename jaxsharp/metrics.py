@@ -35,6 +35,7 @@ _Y_COEFFS_RGB = (65.481, 128.553, 24.966)
 _SSIM_C1 = (0.01 * 255.0) ** 2
 _SSIM_C2 = (0.03 * 255.0) ** 2
 _SSIM_SIZE = 11
+SSIM_WINDOW = _SSIM_SIZE  # the smallest side (after cropping) SSIM can measure
 _SSIM_SIGMA = 1.5
 
 
