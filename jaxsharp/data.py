@@ -20,8 +20,11 @@ Choices:
 - Images smaller than the crop are reflect-padded up to the crop size (centred) rather than skipped, so small sets
   such as T91 (smallest image 78x78) keep every image at any crop size; the loader warns how many images that affects.
 - Files that cannot be opened at all (not an image, unreadable header) are skipped with a warning naming each file when
-  the folder is scanned. A file whose header is fine but whose pixel data is corrupt is only found when decoded; it
-  then raises `image_io.ImageReadError` naming the file (scan-time full decoding would make start-up slow on big sets).
+  the folder is scanned. A file whose header is fine but whose pixel data is corrupt is only found when decoded
+  (scan-time full decoding would make start-up slow on big sets): the source raises `image_io.ImageReadError` naming
+  the file, and the loader drops that record with a warning naming it (once per process) and fills the batch from the
+  next records, so one bad file in a week-long run costs one record, not the run (`skip_unreadable=False` raises
+  instead). If every record fails, the loader raises rather than looping forever over nothing.
 """
 
 from __future__ import annotations
@@ -363,6 +366,46 @@ class CropAugmentDegradeDistill(grain.transforms.RandomMap):
                 f"quantize={self.quantize})")
 
 
+class SkipUnreadable:
+    """A source whose records that raise ImageReadError come back as None (for DropUnreadable), each one warned about
+    once per process. Raises ImageReadError once every record has failed: an unreadable set must not spin forever.
+
+    repr is the wrapped source's: grain compares it when restoring iterator state, which stays valid either way.
+    """
+
+    def __init__(self, source):
+        self.source = source
+        self._failed: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int):
+        try:
+            return self.source[index]
+        except ImageReadError as e:
+            if index not in self._failed:
+                self._failed.add(index)
+                warnings.warn(f"{e}; record {index} dropped from its batch", stacklevel=2)
+            if len(self._failed) >= len(self.source):
+                raise ImageReadError(f"{self.source!r}: none of the {len(self.source)} records could be read "
+                                     f"(the last: {e})") from None
+            return None
+
+    def __repr__(self) -> str:
+        return repr(self.source)
+
+
+class DropUnreadable(grain.transforms.Filter):
+    """grain filter: drops the None records of SkipUnreadable, so batches are filled from the next records."""
+
+    def filter(self, element) -> bool:
+        return element is not None
+
+    def __repr__(self) -> str:
+        return "DropUnreadable()"
+
+
 def batch_shapes(*, crop_size: int, scale: int, mode: str, batch_size: int,
                  teacher: bool = False) -> dict[str, tuple[int, ...]]:
     """The static shapes of every batch the loader yields (for model init and AOT compilation).
@@ -406,6 +449,7 @@ def make_train_loader(
     read_threads: int = 4,
     teacher_cache_dir: str | os.PathLike | None = None,
     official_pairs: OfficialPairSource | None = None,
+    skip_unreadable: bool = True,
 ) -> grain.DataLoader:
     """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
 
@@ -423,6 +467,10 @@ def make_train_loader(
     teacher_cache.build_teacher_cache): batches gain "teacher", "target_weight" and "teacher_weight" (batch_shapes
     with teacher=True). official_pairs: extra records with a teacher output and no ground truth (target_weight 0),
     mixed into the same shuffled stream. Without either, batches are exactly {"input", "target"} as above.
+
+    skip_unreadable: a record whose file cannot be decoded (image_io.ImageReadError: corrupt pixel data, a stale
+    teacher output) is dropped with a warning naming the file, and the batch is filled from the next records; the
+    stream stays deterministic (the same files fail every time). False: the error propagates and stops the loader.
 
     Iterate with `it = iter(loader)`; `it.get_state()` / `it.set_state(state)` save and restore the position.
     """
@@ -443,6 +491,10 @@ def make_train_loader(
             if official_pairs.scale != scale:
                 raise ValueError(f"official pairs are x{official_pairs.scale}, the loader is x{scale}")
             source = ConcatSource([source, official_pairs])
+    operations = [transform, grain.transforms.Batch(batch_size=batch_size, drop_remainder=True)]
+    if skip_unreadable:
+        source = SkipUnreadable(source)
+        operations.insert(0, DropUnreadable())
     if worker_count > 0 and not flags.FLAGS.is_parsed():
         # grain reads its absl flags when it starts worker processes; unparsed flags raise there, far from the cause.
         # A CLI that parses flags (absl.app.run) is unaffected by this.
@@ -461,7 +513,7 @@ def make_train_loader(
     return grain.DataLoader(
         data_source=source,
         sampler=sampler,
-        operations=[transform, grain.transforms.Batch(batch_size=batch_size, drop_remainder=True)],
+        operations=operations,
         worker_count=worker_count,
         shard_options=shard_options,
         read_options=grain.ReadOptions(num_threads=read_threads,
