@@ -19,10 +19,12 @@ import os
 import pathlib
 import re
 import sys
+import zipfile
+import zlib
 
 import numpy as np
 
-from ports.torch_pickle import CheckpointError, load_torch_file, select_state_dict
+from ports.torch_pickle import MAX_EXPANSION, CheckpointError, load_torch_file, select_state_dict
 
 # (torch-name pattern, flax-name template, transform). Applied in order; the first match wins.
 # Transforms: 'linear' [out, in] -> [in, out]; 'conv' [out, in, kh, kw] -> [kh, kw, in, out]; 'copy'.
@@ -109,6 +111,21 @@ def infer_config(sd: dict[str, np.ndarray], *, name: str = "", **overrides):
         raise CheckpointError(f"{name}: absolute position embedding (ape=True) is not supported")
     if "conv_first.weight" not in sd:
         raise CheckpointError(f"{name}: not a SwinIR state dict (no 'conv_first.weight'; keys: {list(sd)[:4]}...)")
+    try:
+        inferred = _inferred_config(sd, name)
+    except KeyError as e:
+        raise CheckpointError(f"{name}: incomplete SwinIR state dict (no tensor {e.args[0]!r})") from None
+    except (ValueError, IndexError) as e:  # a tensor of the wrong rank: unpacking or indexing its shape fails
+        raise CheckpointError(f"{name}: not a SwinIR state dict the port can read ({e})") from None
+    unknown = set(overrides) - set(inferred)
+    if unknown:
+        raise ValueError(f"unknown SwinIR config option(s) {sorted(unknown)}; valid: {sorted(inferred)}")
+    inferred.update(overrides)
+    return SwinIRConfig(**inferred)
+
+
+def _inferred_config(sd: dict[str, np.ndarray], name: str) -> dict:
+    """The SwinIRConfig fields read from the state dict's names and shapes (KeyError for a missing tensor)."""
     embed_dim, in_chans = sd["conv_first.weight"].shape[:2]
     layer_ids = sorted({int(m.group(1)) for k in sd if (m := re.match(r"layers\.(\d+)\.", k))})
     depths, heads = [], []
@@ -141,11 +158,7 @@ def infer_config(sd: dict[str, np.ndarray], *, name: str = "", **overrides):
                     num_heads=tuple(int(h) for h in heads), mlp_ratio=mlp_hidden / embed_dim, upsampler=upsampler,
                     resi_connection=resi, qkv_bias="layers.0.residual_group.blocks.0.attn.qkv.bias" in sd,
                     patch_norm="patch_embed.norm.weight" in sd)
-    unknown = set(overrides) - set(inferred)
-    if unknown:
-        raise ValueError(f"unknown SwinIR config option(s) {sorted(unknown)}; valid: {sorted(inferred)}")
-    inferred.update(overrides)
-    return SwinIRConfig(**inferred)
+    return inferred
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -227,12 +240,47 @@ def load_state_dict_file(path: str | os.PathLike, param_key: str | None = None) 
     if not path.is_file():
         raise CheckpointError(f"{path}: no such weights file")
     if path.suffix == ".npz":
+        _check_npz(path)
         try:
             with np.load(path, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        except (ValueError, OSError) as e:
-            raise CheckpointError(f"{path}: cannot read as .npz ({e})") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as e:
+            raise CheckpointError(f"{path}: cannot read as .npz ({' '.join(str(e).split())})") from None
     return select_state_dict(load_torch_file(path), param_key, path=path)
+
+
+def _check_npz(path: pathlib.Path) -> None:
+    """Refuse an .npz whose arrays would inflate far beyond the file (a zip bomb), before numpy allocates them.
+
+    Each member's declared size must be within MAX_EXPANSION times the file (as for .pth storages), and the array
+    its .npy header describes must fit in the member: numpy allocates the header's shape before reading any data.
+    """
+    size = path.stat().st_size
+    limit = MAX_EXPANSION * max(size, 1)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.file_size > limit:
+                    raise CheckpointError(f"{path}: entry {info.filename!r} inflates to {info.file_size} bytes, over "
+                                          f"{MAX_EXPANSION}x the file's {size} bytes (zip bomb?)")
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in ((1, 0), (2, 0)):
+                        continue  # numpy reads (and bounds) what it understands; 3.0 holds structured dtypes only
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                    header_end = member.tell()
+                nbytes = math.prod(shape) * dtype.itemsize
+                if not dtype.hasobject and nbytes > info.file_size - header_end:
+                    raise CheckpointError(f"{path}: array {info.filename[:-4]!r} {shape} {dtype} needs {nbytes} "
+                                          f"bytes, its entry holds {info.file_size - header_end} (corrupt file?)")
+    except CheckpointError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise CheckpointError(f"{path}: cannot read as .npz ({' '.join(str(e).split())})") from None
 
 
 def port(src: str | os.PathLike, out: str | os.PathLike, *, param_key: str | None = None, **overrides) -> PortReport:
@@ -258,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {} if args.img_range is None else {"img_range": args.img_range}
     try:
         report = port(args.src, args.out, param_key=args.param_key, **overrides)
-    except (CheckpointError, ValueError, FileExistsError) as e:
+    except (CheckpointError, ValueError, OSError) as e:  # OSError: FileExistsError, an unwritable --out, disk full
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(report.summary())
