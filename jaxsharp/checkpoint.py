@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -95,6 +96,27 @@ def restore_params(directory: str | os.PathLike) -> dict[str, np.ndarray]:
 # Training checkpoints: train state + data iterator position, one orbax step directory each.
 
 
+class CheckpointWriteError(RuntimeError):
+    """Writing a training checkpoint failed (disk full, permissions, ...); the message names the last complete one."""
+
+
+class CheckpointRestoreError(RuntimeError):
+    """No training checkpoint could be restored; the message says why the newest one failed."""
+
+
+def _reason(e: BaseException) -> str:
+    """The first line of the exception at the root of `e`'s chain (orbax wraps tensorstore's, which says what
+    happened, in ones that do not), for one-line messages: tensorstore's errors run to dozens of lines."""
+    for _ in range(10):
+        inner = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+        if inner is None:
+            break
+        e = inner
+    lines = str(e).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(e).__name__}: {text[:300]}{'...' if len(text) > 300 else ''}"
+
+
 def train_checkpoint_manager(directory: str | os.PathLike, *, max_to_keep: int | None) -> ocp.CheckpointManager:
     """A CheckpointManager for `save_train_state` / `restore_train_state` under `directory` (created if missing).
 
@@ -108,16 +130,46 @@ def train_checkpoint_manager(directory: str | os.PathLike, *, max_to_keep: int |
                                  item_names=("state", "data"))
 
 
+def _write_error(manager: ocp.CheckpointManager, e: Exception) -> CheckpointWriteError:
+    manager.reload()  # the steps on disk: a failed save may already be listed in memory
+    last = manager.latest_step()
+    where = f"step {last} in {manager.directory}" if last is not None else f"none in {manager.directory}"
+    return CheckpointWriteError(f"writing a checkpoint failed ({_reason(e)}). Last complete checkpoint: {where}; "
+                                "the same command resumes from it once the cause is fixed")
+
+
 def save_train_state(manager: ocp.CheckpointManager, step: int, state, data_iterator) -> None:
     """Saves the train-state pytree of arrays and the grain iterator's position as checkpoint `step`.
 
-    Every process must call it; each writes its own iterator state (process_<i>-of-<n>.json).
+    Every process must call it; each writes its own iterator state (process_<i>-of-<n>.json). Files are written in
+    the background: a failure (disk full) of this save or of the previous one raises CheckpointWriteError here or
+    in `wait_until_finished`; the step being written is then left as a temporary directory, never as a step.
     """
     import grain  # here, not at the top: reading a model's parameters must not pull in the data pipeline
 
-    # force: the default policy skips a step while the previous save is still being written.
-    manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                               data=grain.checkpoint.CheckpointSave(data_iterator)), force=True)
+    try:
+        # force: the default policy skips a step while the previous save is still being written.
+        manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                   data=grain.checkpoint.CheckpointSave(data_iterator)), force=True)
+    except Exception as e:  # orbax re-raises what its writer raised: OSError, or tensorstore's ValueError
+        raise _write_error(manager, e) from e
+
+
+def wait_until_finished(manager: ocp.CheckpointManager) -> None:
+    """Waits for the background writes of the last save; raises CheckpointWriteError if they failed."""
+    try:
+        manager.wait_until_finished()
+    except Exception as e:
+        raise _write_error(manager, e) from e
+
+
+def close_manager(manager: ocp.CheckpointManager) -> None:
+    """Closes the manager's threads. A failed background write was raised by `save_train_state` or
+    `wait_until_finished` already; here it would only hide the exception being handled, so it is ignored."""
+    try:
+        manager.close()
+    except Exception:  # noqa: BLE001 -- see the docstring
+        pass
 
 
 def restore_train_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator):
@@ -128,3 +180,46 @@ def restore_train_state(manager: ocp.CheckpointManager, step: int, abstract_stat
     restored = manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract_state), data=grain.checkpoint.CheckpointRestore(data_iterator)))
     return restored["state"]
+
+
+def restore_latest_train_state(manager: ocp.CheckpointManager, abstract_state, data_iterator, *,
+                               move_aside: bool = True, warn: Callable[[str], None] = print,
+                               sync: Callable[[], None] = lambda: None):
+    """Restores the newest checkpoint that reads back whole: returns (step, state), or (0, None) if there is none.
+
+    A newer step that fails to restore (a half-written or damaged step directory: a copy cut short, a truncated
+    file, a missing item) is skipped with a `warn` message, once an older step has restored with the same
+    `abstract_state` (so a failure of every step, e.g. a config that no longer matches, is an error, not a skip).
+    The skipped steps are renamed to `<step>.unreadable` (by the process with move_aside=True, between two `sync`
+    calls) so that the run can write those steps again. Raises CheckpointRestoreError if no step restores.
+    """
+    failed: list[tuple[int, Exception]] = []
+    for step in sorted(manager.all_steps(), reverse=True):
+        try:
+            state = restore_train_state(manager, step, abstract_state, data_iterator)
+        except Exception as e:  # noqa: BLE001 -- whatever a damaged step raises; judged below
+            failed.append((step, e))
+            continue
+        if failed:
+            sync()
+            for bad, e in failed:
+                path = pathlib.Path(manager.directory) / str(bad)
+                aside = path.with_name(f"{bad}.unreadable")
+                n = 0
+                while aside.exists():
+                    n += 1
+                    aside = path.with_name(f"{bad}.unreadable.{n}")
+                if move_aside:
+                    os.replace(path, aside)
+                warn(f"warning: checkpoint step {bad} in {manager.directory} is incomplete or unreadable "
+                     f"({_reason(e)}); moved to {aside.name}, resuming from step {step}")
+            sync()
+            manager.reload()
+        return step, state
+    if failed:
+        step, e = failed[0]
+        older = f" (and the {len(failed) - 1} older ones)" if len(failed) > 1 else ""
+        raise CheckpointRestoreError(f"checkpoint step {step} in {manager.directory}{older} cannot be restored: "
+                                     f"{_reason(e)}; a changed config does this too. Move the checkpoints away "
+                                     "to start again") from e
+    return 0, None

@@ -27,24 +27,35 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "this process's index, 0 
 flags.mark_flags_as_required(["config"])
 
 
+def _drop_orbax_tracebacks(record) -> bool:
+    if "/orbax/" in record.pathname.replace("\\", "/"):
+        record.exc_info = record.exc_text = None
+    return True
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO; -v 0 brings it back
+        # A failed background save is logged by each orbax thread with its traceback, then raised to the loop, which
+        # reports it in one line; keep orbax's log lines, not the tracebacks (-v 0 brings them back).
+        logging.get_absl_handler().addFilter(_drop_orbax_tracebacks)
     try:
         mesh.setup(_ACCELERATOR.value, coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
                    process_id=_PROCESS_ID.value)
     except (mesh.AcceleratorUnavailableError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
 
-    from jaxsharp import train_lib  # after setup: importing the model code must not start a backend first
+    # After setup: importing the model code must not start a backend first.
+    from jaxsharp import checkpoint, train_lib
 
     config_path = config_flags.get_config_filename(flags.FLAGS["config"])
     workdir = _WORKDIR.value or str(pathlib.Path("runs") / pathlib.Path(config_path).stem)
     try:
         train_lib.train_and_evaluate(_CONFIG.value, workdir)
-    except train_lib.NonFiniteLossError as e:
+    except (train_lib.NonFiniteLossError, checkpoint.CheckpointWriteError, checkpoint.CheckpointRestoreError,
+            OSError) as e:  # OSError: a full disk (metrics, export) or a missing file, named in the message
         raise SystemExit(f"error: {e}") from None
 
 

@@ -8,7 +8,8 @@ What a run leaves in WORKDIR:
   teacher_cache/        teacher outputs for distillation, when the config names no cache of its own
   export/               the final parameters in the model's shipped format (evaluate --weights WORKDIR/export)
 
-Running the same command again resumes from the newest complete checkpoint and gives the parameters an
+Running the same command again resumes from the newest complete checkpoint (a damaged or half-written step is
+skipped with a warning and moved aside to checkpoints/<step>.unreadable) and gives the parameters an
 uninterrupted run gives, bit for bit: the step's randomness is a function of (seed, step), the data iterator is
 restored with the model, and the compiled step is the same program.
 
@@ -25,6 +26,7 @@ import json
 import os
 import pathlib
 import signal
+import sys
 import time
 from typing import Any, Callable
 
@@ -366,10 +368,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     data_iter = iter(loader)
 
     manager = checkpoint.train_checkpoint_manager(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)
-    start = manager.latest_step() or 0
+    abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), state)
+    start, restored = checkpoint.restore_latest_train_state(
+        manager, abstract, data_iter, move_aside=is_main, sync=lambda: _sync_processes("restore"),
+        warn=lambda message: tqdm.write(message, file=sys.stderr) if is_main else None)
     if start:
-        abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), state)
-        state = checkpoint.restore_train_state(manager, start, abstract, data_iter)
+        state = restored
         if is_main:
             tqdm.write(f"resuming from step {start} ({manager.directory / str(start)})")
 
@@ -409,7 +413,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
         host = _host([m for _, m in pending])
         for (s, _), m in zip(pending, host):
             if not np.isfinite(m["loss"]):
-                manager.wait_until_finished()
+                checkpoint.wait_until_finished(manager)
                 last = manager.latest_step()
                 raise NonFiniteLossError(
                     f"loss is {m['loss']} at step {s}; stopping. Last good checkpoint: "
@@ -448,11 +452,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
                 checkpoint.save_train_state(manager, step, state, data_iter)
                 window_start = time.perf_counter()
         flush_metrics(config.steps)
-        manager.wait_until_finished()
+        checkpoint.wait_until_finished(manager)
     finally:
         bar.close()
         writer.close()
-        manager.close()
+        checkpoint.close_manager(manager)
 
     params = _host(state["params"])
     export_dir = None
