@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, metrics
+from jaxsharp import atomic, image_io, metrics
 from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
 from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb, to_uint8,
                                write_image)
@@ -414,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    image_io.ignore_decompression_bomb_warning()
     try:
         if args.hr_dir:
             hr_dir = pathlib.Path(args.hr_dir)

@@ -36,6 +36,14 @@ class ImageReadError(ValueError):
     """A file that is not a readable image; the message names the file and the problem."""
 
 
+def ignore_decompression_bomb_warning() -> None:
+    """Silences Pillow's DecompressionBombWarning for the process: `read_image` refuses those files as an error.
+
+    For command lines, once at start-up: a filter set per call would race with other threads reading images.
+    """
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
 class AnimatedImageWarning(UserWarning):
     """A file with several frames (animated GIF / WebP / PNG, multi-page TIFF): only the first one is read."""
 
@@ -118,24 +126,24 @@ def read_image(path: str | os.PathLike) -> DecodedImage:
     path = pathlib.Path(path)
     limit = Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 1x and 2x its limit; the limit is enforced here, as an error.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if limit is not None and w * h > limit:
-                    raise ImageReadError(f"{path}: {w}x{h} is {w * h:,} pixels, more than the limit of {limit:,} "
-                                         f"(a decompression bomb?); {_RAISE_LIMIT}")
-                # Each returns (rgb float32 [H, W, 3], alpha float32 [H, W] | None, bits, grayscale), unrotated.
-                if img.format == "PNG" and _is_png16_colour(path):
-                    rgb, alpha, bits, grayscale = _decode_png16(path.read_bytes())
-                else:
-                    rgb, alpha, bits, grayscale = _decode_pil(img)
-                orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
-                icc = img.info.get("icc_profile") or None
-                fmt = img.format or path.suffix.lstrip(".").upper()
-                # After decoding: counting a GIF's frames seeks through them (and back to the first).
-                frames = getattr(img, "n_frames", 1) if getattr(img, "is_animated", False) else 1
+        # Pillow only warns between 1x and 2x its limit, and the limit is enforced below as an error. The warning
+        # is not silenced here: warnings.catch_warnings is process-wide state, not safe in grain's reader threads;
+        # the command lines filter it once at start-up (`ignore_decompression_bomb_warning`).
+        with Image.open(path) as img:
+            w, h = img.size
+            if limit is not None and w * h > limit:
+                raise ImageReadError(f"{path}: {w}x{h} is {w * h:,} pixels, more than the limit of {limit:,} "
+                                     f"(a decompression bomb?); {_RAISE_LIMIT}")
+            # Each returns (rgb float32 [H, W, 3], alpha float32 [H, W] | None, bits, grayscale), unrotated.
+            if img.format == "PNG" and _is_png16_colour(path):
+                rgb, alpha, bits, grayscale = _decode_png16(path.read_bytes())
+            else:
+                rgb, alpha, bits, grayscale = _decode_pil(img)
+            orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+            icc = img.info.get("icc_profile") or None
+            fmt = img.format or path.suffix.lstrip(".").upper()
+            # After decoding: counting a GIF's frames seeks through them (and back to the first).
+            frames = getattr(img, "n_frames", 1) if getattr(img, "is_animated", False) else 1
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -53,7 +53,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsharp import degrade
+from jaxsharp import degrade, image_io
 from jaxsharp.tiling import tiled_apply
 
 MODES = degrade.MODES
@@ -588,6 +588,7 @@ def _sharpen_video(job: Job, engine: Sharpener, run: _Run) -> None:
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m jaxsharp.infer") -> int:
     """The `jaxsharp sharpen` command. Exit status: 0 done, 1 some files failed, 2 bad usage or model."""
     args = build_parser(prog).parse_args(argv)
+    image_io.ignore_decompression_bomb_warning()
     if args.max_pixels is not None:
         from PIL import Image
 

@@ -104,7 +104,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jaxsharp.mos"
     errors = (study.StudyError, store.StoreError, FileExistsError)
     try:
         if args.command == "prepare":
+            from jaxsharp import image_io
             from jaxsharp.mos.prepare import PrepareError
+
+            image_io.ignore_decompression_bomb_warning()
 
             try:
                 return _prepare(args)
