@@ -1,0 +1,125 @@
+"""Distillation gain over seed pairs: a student trained with the teacher's outputs vs its twin without, same seed.
+
+    python experiments/kd_seed_pairs.py --kd experiments/student_tiny_x2_cpu.py \
+        --nokd experiments/student_tiny_x2_cpu_nokd.py --seeds 0,1,2 --accelerator cpu \
+        --workdir runs/kd_seed_pairs --json experiments/results/kd_seed_pairs_tiny_cpu.json
+
+For each seed s, both configs train with --config.seed=s --config.data.seed=s (same init, same crops), then
+`python -m jaxsharp.evaluate --method student` measures each on --sets (Set5, Set14, B100, x2 sharpen, PSNR-Y).
+The gain of a pair is KD minus no-KD, averaged over the sets; the report gives each pair and the mean and sample
+standard deviation over pairs. Seed noise at these sizes is a few tenths of a dB, so one pair proves nothing.
+
+The teacher's outputs on the training images are cached once, before any run (x8 self-ensemble, tiled so that
+T91's 89 image shapes compile one program), into WORKDIR/teacher_cache, and every KD run reads that cache.
+Extra --config.KEY=VALUE arguments go to both configs' training runs. Each finished piece (a run's export, an evaluation JSON) is kept, so running the same command again after a stop
+carries on where it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import runpy
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from jaxsharp import atomic  # noqa: E402
+
+
+def _run(cmd: list[str], log: pathlib.Path) -> None:
+    print("$", " ".join(cmd), f"> {log}", flush=True)
+    with open(log, "w") as f:
+        rc = subprocess.call(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    if rc != 0:
+        raise SystemExit(f"error: command failed with exit status {rc}; see {log}")
+
+
+def build_cache(kd_config: str, cache_dir: pathlib.Path, *, teacher_path: str | None, tile: int,
+                overlap: int) -> None:
+    from jaxsharp import teacher_cache, train_lib
+
+    config = runpy.run_path(str(REPO / kd_config))["get_config"]()
+    source = train_lib.train_source(config)
+    teacher = train_lib.load_teacher(REPO / (teacher_path or config.loss.teacher))
+    start = time.perf_counter()
+    teacher_cache.build_teacher_cache(teacher, source.paths, cache_dir, scale=config.data.scale,
+                                      mode=config.data.mode, root=source.root, tile=tile, overlap=overlap)
+    print(f"teacher cache: {len(source.paths)} images in {time.perf_counter() - start:.0f} s -> {cache_dir}",
+          flush=True)
+
+
+def train_and_evaluate(config: str, workdir: pathlib.Path, seed: int, args, extra: list[str]) -> dict:
+    result_file = workdir / "eval.json"
+    if not result_file.is_file():
+        if not (workdir / "export").is_dir():
+            workdir.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            _run([sys.executable, "-m", "jaxsharp.train", "--config", config, "--workdir", str(workdir),
+                  "--accelerator", args.accelerator, f"--config.seed={seed}", f"--config.data.seed={seed}", *extra],
+                 workdir.with_suffix(".train.log"))
+            (workdir / "train_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+        _run([sys.executable, "-m", "jaxsharp.evaluate", "--method", "student", "--weights", str(workdir / "export"),
+              "--mode", "sharpen", "--scale", "2", "--sets", args.sets, "--no-progress", "--json", str(result_file)],
+             workdir.with_suffix(".eval.log"))
+    rows = json.loads(result_file.read_text())["results"]
+    return {r["set"]: r["psnr_y"] for r in rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--kd", required=True, help="config with distillation")
+    p.add_argument("--nokd", required=True, help="the same config with distill_lambda = 0")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--sets", default="Set5,Set14,B100")
+    p.add_argument("--accelerator", default="cpu")
+    p.add_argument("--workdir", default="runs/kd_seed_pairs")
+    p.add_argument("--tile", type=int, default=128, help="teacher tile for the cache (LR pixels)")
+    p.add_argument("--overlap", type=int, default=16)
+    p.add_argument("--teacher", help="teacher weights for the cache (default: the KD config's loss.teacher)")
+    p.add_argument("--json", help="write the pairs and the summary here (atomically)")
+    args, overrides = p.parse_known_args(argv)
+    if any(not o.startswith("--config.") for o in overrides):
+        p.error(f"unknown arguments {overrides}; only --config.KEY=VALUE overrides pass through to both configs")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    workdir = (REPO / args.workdir).resolve()
+    cache_dir = workdir / "teacher_cache"
+    build_cache(args.kd, cache_dir, teacher_path=args.teacher, tile=args.tile, overlap=args.overlap)
+
+    pairs = []
+    for seed in seeds:
+        kd = train_and_evaluate(args.kd, workdir / f"kd_s{seed}", seed, args,
+                                [*overrides, f"--config.loss.teacher_cache_dir={cache_dir}"])
+        nokd = train_and_evaluate(args.nokd, workdir / f"nokd_s{seed}", seed, args, overrides)
+        gains = {s: kd[s] - nokd[s] for s in kd}
+        pairs.append({"seed": seed, "kd": kd, "nokd": nokd, "gain": gains,
+                      "mean_gain": statistics.fmean(gains.values())})
+        print(f"seed {seed}: " + ", ".join(f"{s} {kd[s]:.2f} vs {nokd[s]:.2f}" for s in kd)
+              + f"; gain {pairs[-1]['mean_gain']:+.3f} dB", flush=True)
+
+    means = [pr["mean_gain"] for pr in pairs]
+    summary = {"pairs": len(pairs), "mean_gain": statistics.fmean(means),
+               "std_gain": statistics.stdev(means) if len(means) > 1 else 0.0,
+               "min_gain": min(means), "max_gain": max(means)}
+    sets = list(pairs[0]["kd"])
+    lines = ["| seed | " + " | ".join(f"{s} KD / no-KD" for s in sets) + " | gain (mean of sets) |",
+             "|---|" + "---|" * len(sets) + "---|"]
+    for pr in pairs:
+        lines.append(f"| {pr['seed']} | " + " | ".join(f"{pr['kd'][s]:.2f} / {pr['nokd'][s]:.2f}" for s in sets)
+                     + f" | {pr['mean_gain']:+.3f} |")
+    print("\n".join(lines))
+    print(f"distillation gain over {summary['pairs']} seed pairs: {summary['mean_gain']:+.3f} dB "
+          f"(sd {summary['std_gain']:.3f}, range {summary['min_gain']:+.3f} .. {summary['max_gain']:+.3f})")
+    if args.json:
+        atomic.write_json(args.json, {"kd_config": args.kd, "nokd_config": args.nokd, "sets": sets,
+                                       "pairs": pairs, "summary": summary}, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
