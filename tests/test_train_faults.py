@@ -26,8 +26,9 @@ import sys
 
 import numpy as np
 import pytest
-from test_train import (CONFIG, REPO, STEPS, _cli_args, _config, _env, _exported, _max_abs_diff, _train_cli,  # noqa: F401
-                        overrides, reference_run, tiny_data)
+# test_train's runs and fixtures (imported fixtures are this module's own instances).
+from test_train import (CONFIG, REPO, STEPS, _cli_args, _config, _env, _exported, _max_abs_diff, _train_cli,
+                        overrides, reference_run, tiny_data)  # noqa: F401
 
 from jaxsharp import checkpoint, plot_training, train_lib
 
@@ -293,5 +294,6 @@ def test_five_sigkills_at_random_steps_resume_to_the_uninterrupted_parameters(tm
 def test_sharpening_8000x6000_stays_under_4_gib(tmp_path):
     experiment = runpy.run_path(str(REPO / "experiments" / "memory_8000x6000.py"))
     result = experiment["measure"](tmp_path)
+    print(f"peak RSS {result['peak_rss_gib']:.2f} GiB, {result['wall_s']:.0f} s wall: {result['command']}")  # -s
     assert result["output_size"] == (8000, 6000)
     assert result["peak_rss_bytes"] < experiment["LIMIT_BYTES"], result
