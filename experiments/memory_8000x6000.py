@@ -10,7 +10,8 @@ wall time. The input image is made in this process, so its memory is not counted
 
 Result (2026-11-26, the shared 2-core CPU, load ~3; jax 0.10.2, CPU backend): peak RSS 3.50 GiB
 (3,753,517,056 bytes), under the 4 GiB limit; 214 s wall for the whole command, of which 165 s are the 16 calls of
-the 4x1024x1024 tile batch (automatic tiles, overlap 72, compiled once in 0.3 s). Where the peak is (an RSS
+the 4x1024x1024 tile batch (automatic tiles, overlap 72, compiled once in 0.3 s). Rerun at commit b7004fe
+with less load: 3.50 GiB again, 135 s. Where the peak is (an RSS
 sampler thread in the same command, in process): in `image_io.to_uint8` while writing the output, which rounds in
 float64 (two 1.15 GB temporaries) while the decoded input and the float32 output (576 MB each) are still held;
 tiling keeps the model's own working set to one batch of four 1024x1024 tiles. Left as it is, being under the
