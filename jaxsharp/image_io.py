@@ -174,14 +174,31 @@ def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
     return read_image(path).rgb
 
 
+_QUANTIZE_CHUNK = 1 << 22  # elements per float64 temporary: 32 MiB, whatever the image size
+
+
+def _to_levels(image: np.ndarray, top: int, dtype) -> np.ndarray:
+    # Rounds in float64 (exact half-to-even at every level) but chunk by chunk: whole-image float64 temporaries
+    # were the peak of an 8000x6000 sharpen (two 1.15 GB arrays beside the input and the output).
+    x = np.asarray(image)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, dtype)
+    for start in range(0, flat.size, _QUANTIZE_CHUNK):
+        chunk = flat[start:start + _QUANTIZE_CHUNK].astype(np.float64) * float(top)
+        np.round(chunk, out=chunk)
+        np.clip(chunk, 0, top, out=chunk)
+        out[start:start + _QUANTIZE_CHUNK] = chunk
+    return out.reshape(x.shape)
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """float [0, 1] -> uint8 as the SR literature's scripts do it: `np.uint8((x * 255).round())` (half to even)."""
-    return np.clip(np.round(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+    return _to_levels(image, 255, np.uint8)
 
 
 def to_uint16(image: np.ndarray) -> np.ndarray:
     """float [0, 1] -> uint16 levels, rounded to nearest."""
-    return np.clip(np.round(np.asarray(image, dtype=np.float64) * 65535.0), 0, 65535).astype(np.uint16)
+    return _to_levels(image, 65535, np.uint16)
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, *, bits: int = 8, alpha: np.ndarray | None = None,
