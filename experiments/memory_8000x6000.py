@@ -8,14 +8,12 @@ float32, automatic tiles) in a child process and reports that process's peak res
 (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`: the child is the only process this script waits for) and the
 wall time. The input image is made in this process, so its memory is not counted.
 
-Result (2026-11-26, the shared 2-core CPU, load ~3; jax 0.10.2, CPU backend): peak RSS 3.50 GiB
-(3,753,517,056 bytes), under the 4 GiB limit; 214 s wall for the whole command, of which 165 s are the 16 calls of
-the 4x1024x1024 tile batch (automatic tiles, overlap 72, compiled once in 0.3 s). Rerun at commit b7004fe
-with less load: 3.50 GiB again, 135 s. Where the peak is (an RSS
-sampler thread in the same command, in process): in `image_io.to_uint8` while writing the output, which rounds in
-float64 (two 1.15 GB temporaries) while the decoded input and the float32 output (576 MB each) are still held;
-tiling keeps the model's own working set to one batch of four 1024x1024 tiles. Left as it is, being under the
-limit; rounding in float64 row chunks would write the same bytes and take about 2 GB off the peak.
+Result (2026-11-26, the shared 2-core CPU; jax 0.10.2, CPU backend): peak RSS 2.82 GiB, under the 4 GiB limit,
+88 s wall for the whole command (automatic 1024-px tiles, overlap 72, in batches of 4: 16 calls, one compile).
+Before commit "image_io.to_uint8/16: round in float64 chunk by chunk" it was 3.50 GiB (3,753,517,056 bytes; 135-214 s
+depending on load): an RSS sampler thread in the command put the peak in `image_io.to_uint8` while writing the
+output, which rounded the whole image in float64 (two 1.15 GB temporaries) beside the decoded input and the float32
+output (576 MB each). Tiling keeps the model's own working set to one batch of four 1024x1024 tiles.
 """
 
 from __future__ import annotations
