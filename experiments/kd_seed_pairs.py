@@ -82,19 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tile", type=int, default=128, help="teacher tile for the cache (LR pixels)")
     p.add_argument("--overlap", type=int, default=16)
     p.add_argument("--teacher", help="teacher weights for the cache (default: the KD config's loss.teacher)")
+    p.add_argument("--tag", default="", help="names the KD runs and their cache (kd_TAG_s0, teacher_cache_TAG), so "
+                                             "several teachers share one set of no-KD runs in --workdir")
+    p.add_argument("--cache-tag", help="the teacher cache to use or build (teacher_cache_CACHE_TAG; default: --tag)")
+    p.add_argument("--distill-lambda", type=float, help="loss.distill_lambda of the KD runs (default: the config's)")
     p.add_argument("--json", help="write the pairs and the summary here (atomically)")
     args, overrides = p.parse_known_args(argv)
     if any(not o.startswith("--config.") for o in overrides):
         p.error(f"unknown arguments {overrides}; only --config.KEY=VALUE overrides pass through to both configs")
     seeds = [int(s) for s in args.seeds.split(",")]
     workdir = (REPO / args.workdir).resolve()
-    cache_dir = workdir / "teacher_cache"
+    suffix = f"_{args.tag}" if args.tag else ""
+    cache_tag = args.tag if args.cache_tag is None else args.cache_tag
+    cache_dir = workdir / (f"teacher_cache_{cache_tag}" if cache_tag else "teacher_cache")
+    kd_extra = [f"--config.loss.distill_lambda={args.distill_lambda}"] if args.distill_lambda is not None else []
     build_cache(args.kd, cache_dir, teacher_path=args.teacher, tile=args.tile, overlap=args.overlap)
 
     pairs = []
     for seed in seeds:
-        kd = train_and_evaluate(args.kd, workdir / f"kd_s{seed}", seed, args,
-                                [*overrides, f"--config.loss.teacher_cache_dir={cache_dir}"])
+        kd = train_and_evaluate(args.kd, workdir / f"kd{suffix}_s{seed}", seed, args,
+                                [*overrides, *kd_extra, f"--config.loss.teacher_cache_dir={cache_dir}"])
         nokd = train_and_evaluate(args.nokd, workdir / f"nokd_s{seed}", seed, args, overrides)
         gains = {s: kd[s] - nokd[s] for s in kd}
         pairs.append({"seed": seed, "kd": kd, "nokd": nokd, "gain": gains,
@@ -117,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(sd {summary['std_gain']:.3f}, range {summary['min_gain']:+.3f} .. {summary['max_gain']:+.3f})")
     if args.json:
         atomic.write_json(args.json, {"kd_config": args.kd, "nokd_config": args.nokd, "sets": sets,
+                                       "teacher": args.teacher or "(the KD config's loss.teacher)",
+                                       "distill_lambda": args.distill_lambda,
                                        "pairs": pairs, "summary": summary}, indent=1)
     return 0
 
