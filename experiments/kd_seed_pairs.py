@@ -60,15 +60,12 @@ def _run(cmd: list[str], log: pathlib.Path) -> None:
 
 def build_cache(kd_config: str, cache_dir: pathlib.Path, *, teacher_path: str | None, tile: int,
                 overlap: int) -> None:
-    from jaxsharp import teacher_cache, train_lib
+    from jaxsharp import train_lib
 
     config = runpy.run_path(str(REPO / kd_config))["get_config"]()
-    source = train_lib.train_source(config)
-    teacher = train_lib.load_teacher(REPO / (teacher_path or config.loss.teacher))
     start = time.perf_counter()
-    teacher_cache.build_teacher_cache(teacher, source.paths, cache_dir, scale=config.data.scale,
-                                      mode=config.data.mode, root=source.root, tile=tile, overlap=overlap)
-    print(f"teacher cache: {len(source.paths)} images in {time.perf_counter() - start:.0f} s -> {cache_dir}",
+    manifest = train_lib.build_teacher_cache(config, cache_dir, teacher=teacher_path, tile=tile, overlap=overlap)
+    print(f"teacher cache: {len(manifest['entries'])} images in {time.perf_counter() - start:.0f} s -> {cache_dir}",
           flush=True)
 
 

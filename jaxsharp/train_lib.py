@@ -215,14 +215,27 @@ def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path,
         return _repo_path(loss.teacher_cache_dir)
     if not loss.teacher:
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir")
-    from jaxsharp import teacher_cache
-
     cache_dir = workdir / "teacher_cache"
     if jax.process_index() == 0:
-        teacher_cache.build_teacher_cache(load_teacher(_repo_path(loss.teacher)), source.paths, cache_dir,
-                                          scale=config.data.scale, mode=config.data.mode, root=source.root)
+        build_teacher_cache(config, cache_dir, source=source)
     _sync_processes("teacher_cache")
     return cache_dir
+
+
+def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.PathLike, *,
+                        teacher: str | os.PathLike | None = None, source: data.ImageSource | None = None,
+                        **options) -> dict:
+    """Caches the teacher's outputs on the config's training images into `cache_dir` (resumable); the manifest.
+
+    teacher: weights (default: loss.teacher), relative to the repository. source: the config's training source if
+    already made. options: `teacher_cache.build_teacher_cache`'s (tile, overlap, self_ensemble, progress, ...).
+    """
+    from jaxsharp import teacher_cache
+
+    source = source if source is not None else train_source(config)
+    return teacher_cache.build_teacher_cache(load_teacher(_repo_path(teacher or config.loss.teacher)), source.paths,
+                                             cache_dir, scale=config.data.scale, mode=config.data.mode,
+                                             root=source.root, **options)
 
 
 def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
