@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import pathlib
@@ -38,7 +39,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import checkpoint, data, evaluate, mesh as mesh_lib, steps
+from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, steps
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MODEL_KINDS = ("student", "swinir")
@@ -274,12 +275,11 @@ class MetricWriter:
         if self.path.exists():
             with self.path.open(newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-            tmp = self.path.with_suffix(".csv.tmp")
-            with tmp.open("w", newline="") as f:
-                writer = csv.DictWriter(f, CSV_FIELDS)
-                writer.writeheader()
-                writer.writerows(rows)
-            os.replace(tmp, self.path)
+            kept = io.StringIO(newline="")
+            writer = csv.DictWriter(kept, CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+            atomic.write_text(self.path, kept.getvalue())
             self._file = self.path.open("a", newline="")
             self._csv = csv.DictWriter(self._file, CSV_FIELDS)
         else:
