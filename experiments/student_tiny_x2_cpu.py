@@ -20,6 +20,8 @@ def get_config():
     # By path, not by import: experiments/ is not a package, and this works from any working directory.
     c = runpy.run_path(str(pathlib.Path(__file__).with_name("student_tiny_x2.py")))["get_config"]()
     c.steps = 1_000
+    c.data.train_dirs = ("../shared/data/train/T91",)  # as run; the GPU recipes add BSDS500_test
+    c.data.worker_count = 0
     c.optim.warmup_steps = 50
     c.log_every = 50
     c.eval_every = 1_000

@@ -33,6 +33,10 @@ import runpy
 def get_config():
     c = runpy.run_path(str(pathlib.Path(__file__).with_name("teacher_swinir_s_x2.py")))["get_config"]()
     c.steps = 400
+    c.data.train_dirs = ("../shared/data/train/T91",)  # as run; the GPU recipe adds BSDS500_test
+    c.data.worker_count = 0
+    c.eval.sets = ("Set5",)
+    c.optim.grad_clip = 0.0
     c.log_every = 10
     c.eval_every = 200
     c.checkpoint_every = 25

@@ -81,14 +81,21 @@ class ImageFolderSource:
 
     cache: keep each decoded image in memory after its first read, so each file is decoded once per process (once per
       grain worker). Costs H * W * 12 bytes per image per process: meant for small sets (T91: ~40 MB), not for DIV2K.
+    include: only these folders under `root` (e.g. ("T91", "BSDS500_test") of a train/ folder that holds more); paths
+      stay relative to `root`, so several training sets share one teacher cache without name clashes.
     """
 
-    def __init__(self, root: str | os.PathLike, *, cache: bool = False):
+    def __init__(self, root: str | os.PathLike, *, cache: bool = False, include: tuple[str, ...] | None = None):
         self.root = pathlib.Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: not a directory")
+        self.include = tuple(include) if include else None
+        tops = [self.root / name for name in self.include] if self.include else [self.root]
+        for top in tops:
+            if not top.is_dir():
+                raise FileNotFoundError(f"{top}: not a directory")
         candidates = sorted(
-            (p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+            {p for top in tops for p in top.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()},
             key=lambda p: p.relative_to(self.root).as_posix(),
         )
         paths, sizes, skipped = [], [], []
@@ -130,7 +137,8 @@ class ImageFolderSource:
 
     def __repr__(self) -> str:
         # grain checks repr(source) when restoring iterator state, so it must be stable across processes and runs.
-        return f"ImageFolderSource(root={str(self.root)!r}, num_records={len(self)}, cache={self.cache})"
+        include = f", include={self.include!r}" if self.include else ""
+        return f"ImageFolderSource(root={str(self.root)!r}{include}, num_records={len(self)}, cache={self.cache})"
 
     def __getstate__(self):
         # Workers start with an empty cache: decoded images are not shipped through pickling.

@@ -42,7 +42,7 @@ from jaxsharp.image_io import IMAGE_SUFFIXES, read_image_rgb, write_image
 
 MANIFEST = "manifest.json"
 _FORMAT = "jaxsharp-teacher-cache"
-_VERSION = 1
+_VERSION = 2  # 2: images smaller than a tile are padded up to it
 # Benchmark set names (evaluate.BENCHMARK_SETS and their common aliases), matched case-insensitively as whole words
 # of a folder name: "swinir_set5", "Set14/LR_bicubic" match; "bsds500_train" does not.
 BENCHMARK_NAMES = ("set5", "set14", "b100", "bsd100", "bsds100", "urban100", "manga109")
@@ -211,7 +211,17 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
     atomic.write_json(cache_dir / MANIFEST, manifest, sort_keys=True)  # first: a crash from here on resumes under this identity
 
     def run_teacher(x):
-        return teacher(x, tile=tile, overlap=overlap) if tile else teacher(x)
+        if not tile:
+            return teacher(x)
+        # Images smaller than a tile are padded up to it (symmetric, as the teacher pads to its window) so every
+        # call sees the one tile shape: otherwise each small image's size is a fresh compile, seconds to a minute
+        # each for SwinIR, which dominated building T91's cache.
+        h, w = x.shape[1:3]
+        ph, pw = max(tile - h, 0), max(tile - w, 0)
+        if ph or pw:
+            x = jnp.asarray(np.pad(np.asarray(x), ((0, 0), (0, ph), (0, pw), (0, 0)), mode="symmetric"))
+        s = teacher_scale
+        return teacher(x, tile=tile, overlap=overlap)[:, : h * s, : w * s]
 
     for path, rel, name in tqdm(todo, desc=f"teacher cache {cache_dir.name}", unit="img", disable=not progress):
         out_path = cache_dir / name

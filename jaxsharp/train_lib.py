@@ -157,10 +157,18 @@ def _repo_path(path: str) -> pathlib.Path:
 
 
 def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
+    """The training images of config.data.train_dirs: one folder, or several read as one set under their common
+    parent (paths relative to it, so cache names stay unique)."""
     dirs = [_repo_path(d) for d in config.data.train_dirs]
-    if len(dirs) != 1:
-        raise ValueError(f"data.train_dirs: one folder is supported (put the images under one root), got {dirs}")
-    return data.ImageFolderSource(dirs[0], cache=config.data.cache_images)
+    if not dirs:
+        raise ValueError("data.train_dirs is empty")
+    if len(dirs) == 1:
+        return data.ImageFolderSource(dirs[0], cache=config.data.cache_images)
+    root = pathlib.Path(os.path.commonpath(dirs))
+    if root in dirs:
+        raise ValueError(f"data.train_dirs: {root} contains the other folders; name it alone or only the others")
+    include = tuple(d.relative_to(root).as_posix() for d in dirs)
+    return data.ImageFolderSource(root, cache=config.data.cache_images, include=include)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,7 +226,9 @@ def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path,
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir")
     cache_dir = workdir / "teacher_cache"
     if jax.process_index() == 0:
-        build_teacher_cache(config, cache_dir, source=source)
+        tile = int(loss.get("teacher_tile", 0))
+        build_teacher_cache(config, cache_dir, source=source, tile=tile or None,
+                            overlap=int(loss.get("teacher_overlap", 16)))
     _sync_processes("teacher_cache")
     return cache_dir
 
@@ -455,7 +465,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
             last = step == config.steps
             if step % config.log_every == 0 or last:
                 flush_metrics(step)
-            if step % config.eval_every == 0 or last:
+            if (step % config.eval_every == 0 or last) and config.eval.sets:
                 flush_metrics(step)
                 if is_main:
                     writer.write(step, "eval", _evaluate(config, spec, eval_fn, _host(state["params"])))

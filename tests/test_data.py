@@ -74,6 +74,35 @@ def test_batches_have_static_shapes_float32_in_unit_range(random_folder, mode, s
             assert 0.0 <= array.min() and array.max() <= 1.0
 
 
+def test_include_reads_only_the_named_folders_with_paths_relative_to_the_root(tmp_path):
+    rng = np.random.default_rng(1)
+    for name in ("T91/x.png", "T91/deep/y.png", "BSDS/z.png", "DIV2K/w.png", "top.png"):
+        _save_rgb(tmp_path / name, rng.integers(0, 256, (20, 20, 3), dtype=np.uint8))
+    source = data.ImageFolderSource(tmp_path, include=("T91", "BSDS"))
+    assert [p.relative_to(tmp_path).as_posix() for p in source.paths] == ["BSDS/z.png", "T91/deep/y.png", "T91/x.png"]
+    assert "include=('T91', 'BSDS')" in repr(source)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        data.ImageFolderSource(tmp_path, include=("T91", "nowhere"))
+
+
+def test_several_train_dirs_are_one_source_under_their_common_parent(tmp_path):
+    import ml_collections
+
+    from jaxsharp import train_lib
+
+    rng = np.random.default_rng(2)
+    for name in ("sets/a/1.png", "sets/b/2.png", "sets/c/3.png"):
+        _save_rgb(tmp_path / name, rng.integers(0, 256, (20, 20, 3), dtype=np.uint8))
+    config = ml_collections.ConfigDict({"data": {"train_dirs": (str(tmp_path / "sets/a"), str(tmp_path / "sets/c")),
+                                                 "cache_images": False}})
+    source = train_lib.train_source(config)
+    assert source.root == tmp_path / "sets"
+    assert [p.name for p in source.paths] == ["1.png", "3.png"]
+    config.data.train_dirs = (str(tmp_path / "sets"), str(tmp_path / "sets/a"))
+    with pytest.raises(ValueError, match="contains the other folders"):
+        train_lib.train_source(config)
+
+
 def test_t91_batch_at_training_size(shared_data):
     # Real data: 91 BMPs, one of them (78x78) smaller than the crop, so the padding warning must name the count.
     source = data.ImageFolderSource(shared_data / "train" / "T91", cache=True)

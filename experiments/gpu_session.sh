@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The device-tool side of experiments/gpu_session.py: packages and data for a bare accelerator machine, then the
+# time-boxed session. Run from the repository root there, with .whl, .whl_fallback and device_data carried:
+#   bash experiments/gpu_session.sh 560
+# .whl: grain, array_record, ml_collections, portpicker (cp312 wheels, not in the machine's image);
+# .whl_fallback: the flax / optax / orbax-checkpoint versions this project pins, used only if the image's fail
+# the import check; device_data: a copy of ../shared/data's T91, BSDS500_test and Set5 (the machine has no
+# ../shared), linked where the configs look for it.
+set -u
+budget=${1:-560}
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+  || exit 1
+export PYTHONPATH=/tmp/site
+check='import jax, flax, optax, orbax.checkpoint as ocp; from flax import nnx; nnx.List; ocp.CheckpointManager;
+jax.make_mesh((jax.device_count(),), ("data",), axis_types=(jax.sharding.AxisType.Auto,)); import grain, ml_collections'
+if ! python3 -c "$check"; then
+  echo "image packages failed the check: installing the pinned flax / optax / orbax-checkpoint"
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .whl_fallback/*.whl || exit 1
+  python3 -c "$check" || exit 1
+fi
+mkdir -p ../shared && ln -sfn "$PWD/device_data" ../shared/data
+nvidia-smi -L
+python3 experiments/gpu_session.py --out "${OUT:-runs/gpu_session/out}" --budget "$budget"
