@@ -1,13 +1,13 @@
-"""The bundled default student (`make demo`): `small` (48 channels, 8 convs), x2 sharpen mode, ground truth only,
-trained on T91 on a 2-core CPU in about an hour. No SwinIR teacher strong enough to distil from exists yet
-(experiments/teacher_swinir_s_x2.py needs an accelerator), so this one learns without distillation; it is
-student_small_x2_nokd's recipe cut to a CPU budget (4,000 steps instead of 20,000).
+"""The CPU-budget run of the default student (shipped until a GPU run replaced it): `small` (48 channels, 8 convs),
+x2 sharpen mode, ground truth only, trained on T91 on a 2-core CPU in about an hour. It is
+student_small_x2_nokd's recipe cut to a CPU budget (4,000 steps instead of 12,000, T91 only, in-process input).
 
     python -m jaxsharp.train --config experiments/student_small_x2_cpu.py --accelerator cpu --workdir runs/student_small_x2_cpu
     python -m jaxsharp.evaluate --method student --weights runs/student_small_x2_cpu/export --mode sharpen --scale 2 \
         --sets Set5,Set14,B100,Urban100,categories
 
-Shipped as jaxsharp/assets/students/student_small_x2 (a copy of runs/student_small_x2_cpu/export).
+Was shipped as jaxsharp/assets/students/student_small_x2 until 2026-11-26, when the GPU run of
+experiments/student_small_x2_nokd.py (Set5 37.24, Set14 32.91) replaced it.
 
 Result (2026-11-26, 4,000 steps in 51.7 min on 2 shared CPU cores; Set5 during training: 36.81 @1k, 36.90 @2k,
 37.10 @4k). x2 sharpen, PSNR-Y / SSIM-Y (bicubic baseline from `--method bicubic --mode sr`, the same pixels):

@@ -77,6 +77,22 @@ def test_flops_are_xla_cost_analysis_of_the_student_frame(nothing_shipped):
     assert row["gflops_per_frame"] == pytest.approx(want, rel=1e-6)
 
 
+def test_flops_counted_through_a_cpu_compile_match_the_backend_count():
+    # Off the CPU the bench counts FLOPs from a CPU compile (the GPU count leaves out cuDNN convolutions); here both
+    # paths run on the CPU, so they must agree with each other and with the closed form of a 3x3 "SAME" conv: XLA
+    # counts the taps inside the image (3n - 2 per axis of n pixels), 2 FLOPs per tap and channel pair.
+    x = jnp.ones((1, 10, 12, 4), jnp.float32)
+    k = jnp.ones((3, 3, 4, 8), jnp.float32)
+
+    def conv(x, k):
+        return jax.lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    compiled = jax.jit(conv).lower(x, k).compile()
+    direct = bench.counted_flops(conv, (x, k), compiled, on_cpu=False)
+    via_cpu = bench.counted_flops(conv, (x, k), compiled, on_cpu=True)
+    assert direct == via_cpu == 2 * (3 * 10 - 2) * (3 * 12 - 2) * 4 * 8
+
+
 def test_bfloat16_casts_params_and_inputs_and_computes_in_bfloat16(nothing_shipped, monkeypatch):
     seen = []
 

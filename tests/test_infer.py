@@ -291,8 +291,9 @@ def test_a_decompression_bomb_is_refused_with_a_message(students, tmp_path, caps
     assert not (tmp_path / "big_sharp.png").exists()
 
 
-def test_usage_errors_exit_2(students, tmp_path, capsys):
+def test_usage_errors_exit_2(students, tmp_path, capsys, monkeypatch):
     photo = _photo(tmp_path / "p.png")
+    monkeypatch.setattr(infer, "SHIPPED_TEACHERS", tmp_path / "no_teachers")  # as an install without the asset
     for argv in ([str(photo), "--no-such-option"], [str(photo), "--batch", "0"], [str(photo), "--mode", "blur"]):
         with pytest.raises(SystemExit) as info:
             infer.main(argv)
@@ -302,6 +303,19 @@ def test_usage_errors_exit_2(students, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["unsharpen", str(photo)])
     assert info.value.code == 2
+
+
+def test_the_shipped_teacher_is_the_project_swinir_s_x2():
+    # `--model teacher` finds jaxsharp/assets/teachers/swinir_s_x2 (experiments/teacher_swinir_s_x2.py's export).
+    from jaxsharp.teacher import Teacher
+
+    model = infer.load_model("teacher", mode="sharpen")
+    assert isinstance(model, Teacher)
+    c = model.config
+    assert (c.upscale, c.embed_dim, tuple(c.depths), c.window_size, c.upsampler) == (
+        2, 60, (6, 6, 6, 6), 8, "pixelshuffledirect")
+    with pytest.raises(FileNotFoundError, match="x3"):
+        infer.load_model("teacher", scale=3)
 
 
 def test_jaxsharp_command_runs_sharpen_and_reports_compiles(students, tmp_path, capsys):

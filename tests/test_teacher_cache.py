@@ -51,6 +51,7 @@ class NearestTeacher:
 
     def __call__(self, x, tile=None, overlap=32):
         self.calls += 1
+        self.shapes = getattr(self, "shapes", set()) | {tuple(x.shape)}
         return self.gain * jnp.repeat(jnp.repeat(jnp.asarray(x), 2, axis=1), 2, axis=2)
 
 
@@ -147,6 +148,24 @@ def test_cache_resumes_detects_a_changed_teacher_and_protects_other_folders(tmp_
     _save_rgb(images / "0.jpg", _noise((8, 10, 3)))
     with pytest.raises(ValueError, match="share the cache file 0.png"):
         teacher_cache.build_teacher_cache(teacher, sorted(images.iterdir()), cache, scale=2, progress=False)
+
+
+def test_tiled_cache_pads_small_images_to_the_tile_so_the_teacher_sees_one_shape(tmp_path):
+    # Each input shape is a compile for a real teacher (a minute for SwinIR on a CPU): images smaller than a tile
+    # are padded up to it, and the output is cropped back to the image, exactly where the teacher is local.
+    images = tmp_path / "images"
+    sizes = [(10, 14), (12, 8), (9, 9), (16, 6)]
+    for i, size in enumerate(sizes):
+        _save_rgb(images / f"{i}.png", _noise((*size, 3), i))
+    teacher = NearestTeacher()
+    teacher_cache.build_teacher_cache(teacher, sorted(images.iterdir()), tmp_path / "cache", root=images, scale=2,
+                                      tile=8, overlap=2, progress=False)
+    assert teacher.shapes == {(1, 8, 8, 3)}
+    for i, size in enumerate(sizes):
+        hr = degrade.mod_crop(_noise((*size, 3), i).astype(np.float32) / 255, 2)
+        lr = degrade.bicubic_pair(hr, 2, "sr")[0]
+        np.testing.assert_allclose(teacher_cache.read_teacher_output(tmp_path / "cache" / f"{i}.png"),
+                                   np.clip(np.repeat(np.repeat(lr, 2, 0), 2, 1), 0, 1), atol=0.5 / 65535 + 1e-6)
 
 
 # --- official outputs -------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ method's receptive radius is within the margin (bicubic, unsharp, the shipped st
 (tests/test_mos.py checks it); for the SwinIR teacher, which sees further, it is the tiled approximation
 the README measures (a largest difference of 0.008 at 32 pixels of overlap).
 
-`teacher` is never a default: no teacher weights are shipped, so it needs --teacher-weights and is otherwise
-refused with a one-line error. The default methods work with what the repository ships.
+`teacher` is never a default: the shipped SwinIR-S (jaxsharp/assets/teachers/swinir_s_x2) is weaker than the
+students, so a study names its teacher with --teacher-weights and is otherwise refused with a one-line error. The default methods work with what the repository ships.
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def build_methods(methods: list[str], *, scale: int, mode: str, student_weights:
     if len(methods) < 2:
         raise PrepareError("a study needs at least two methods")
     if "teacher" in methods and not teacher_weights:
-        raise PrepareError("method teacher needs --teacher-weights (no teacher weights are shipped; convert the "
-                           "official SwinIR release with `python -m ports.swinir_torch`, see the README)")
+        raise PrepareError("method teacher needs --teacher-weights (jaxsharp/assets/teachers/swinir_s_x2, or "
+                           "the official SwinIR release converted with `python -m ports.swinir_torch`; see the README)")
     weights = {"student": student_weights, "teacher": teacher_weights}
     built = {}
     for name in methods:
