@@ -3,6 +3,7 @@
     python -m jaxsharp.bench --json bench.json                        # 1920x1080 frames, batch 1, float32
     python -m jaxsharp.bench --json bench.json --size 1280x720 --batch 4 --dtype bfloat16
     python -m jaxsharp.bench --json bench.json --plot speed_quality.png --quality results.json
+    python -m jaxsharp.bench --json bench.json --student runs/my_run/export      # also time a trained student
 
 Entries, all x2 on a WxH frame (sharpen: WxH in and out; upscale: (W/2)x(H/2) in):
 - student-*: each shipped student, and each registered size without a shipped x2 sharpen student, built with
@@ -162,8 +163,9 @@ def random_weights(model: nnx.Module, seed: int = 0) -> nnx.Module:
     return model
 
 
-def _students() -> list[tuple[str, student.LoadedStudent]]:
-    """(row name, student): shipped ones, then random builds of the sizes with no shipped x2 sharpen student."""
+def _students(extra: tuple[str, ...] = ()) -> list[tuple[str, student.LoadedStudent]]:
+    """(row name, student): shipped ones, random builds of the sizes with no shipped x2 sharpen student, then
+    `extra` saved student directories (named by the folder, or the run folder for a trainer's `export`)."""
     shipped = [(_canonical(n), student.load(n)) for n in student.shipped_names()]
     covered = {s.config.size for _, s in shipped if s.config.scale == SCALE and s.config.mode == "sharpen"}
     built = []
@@ -172,10 +174,18 @@ def _students() -> list[tuple[str, student.LoadedStudent]]:
             model = random_weights(abstract_student(student.StudentConfig.from_size(size, scale=SCALE)))
             built.append((f"student-{size}-x{SCALE} (random weights)",
                           student.LoadedStudent(model, source="random weights")))
-    return shipped + built
+    added = []
+    for path in extra:
+        p = pathlib.Path(path)
+        label = p.parent.name if p.name == "export" else p.name
+        try:
+            added.append((f"{label} ({path})", student.load(p)))
+        except (OSError, ValueError) as e:
+            raise BenchError(f"--student {path}: {e}") from None
+    return shipped + built + added
 
 
-def build_entries(hw: tuple[int, int], *, batch: int, dtype) -> list[Entry]:
+def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tuple[str, ...] = ()) -> list[Entry]:
     """The benchmark's entries for output frames of size hw = (H, W); nothing is compiled or run yet."""
     h, w = hw
     if h % SCALE or w % SCALE:
@@ -183,12 +193,13 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype) -> list[Entry]:
     lh, lw = h // SCALE, w // SCALE
     entries = []
 
-    students = _students()
+    students = _students(extra_students)
     default = next((n for n, s in students if s.config.size == DEFAULT_STUDENT_SIZE), students[0][0])
     for name, loaded in students:
         c = loaded.config
-        if h % c.scale or w % c.scale:
-            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s scale {c.scale}")
+        multiple = c.block if c.mode == "sharpen" else c.scale
+        if h % multiple or w % multiple:
+            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s block / scale {multiple}")
         in_hw = (h, w) if c.mode == "sharpen" else (h // c.scale, w // c.scale)
 
         def measure(name, repeats, loaded=loaded, in_hw=in_hw):
@@ -357,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_positive, default=1, help="frames per call (default 1); figures are per frame")
     p.add_argument("--dtype", choices=list(DTYPES), default="float32")
     p.add_argument("--repeats", type=_positive, default=10, help="timed calls per entry (default 10)")
+    p.add_argument("--student", action="append", default=[], metavar="DIR",
+                   help="also time this saved student (a trainer's WORKDIR/export); repeatable")
     p.add_argument("--plot", metavar="FILE.png", help="PSNR-Y vs FPS figure (needs --quality)")
     p.add_argument("--quality", metavar="EVAL_JSON", help="an evaluate.py --json file with the PSNR figures")
     p.add_argument("--quality-set", metavar="SET", help="the set whose PSNR is plotted (default: the file's first)")
@@ -372,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--quality-set needs --quality")
     h, w = args.size
     try:
-        entries = build_entries((h, w), batch=args.batch, dtype=DTYPES[args.dtype])
+        entries = build_entries((h, w), batch=args.batch, dtype=DTYPES[args.dtype],
+                                extra_students=tuple(args.student))
         quality = read_quality(args.quality, entries, args.quality_set) if args.quality else None
     except BenchError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")

@@ -57,10 +57,10 @@ def resolve_student(model: str, scale: int | None = None, mode: str = "sharpen")
 
 
 def input_shape(config: student.StudentConfig) -> tuple:
-    """Symbolic input shape: sharpen needs H, W multiples of the scale (space-to-depth), sr needs H, W >= 2
+    """Symbolic input shape: sharpen needs H, W multiples of the block (space-to-depth), sr needs H, W >= 2
     (the bicubic residual mirror-pads by 2)."""
     if config.mode == "sharpen":
-        return jax_export.symbolic_shape(f"b, {config.scale}*h, {config.scale}*w, 3")
+        return jax_export.symbolic_shape(f"b, {config.block}*h, {config.block}*w, 3")
     return jax_export.symbolic_shape("b, h, w, 3", constraints=("h >= 2", "w >= 2"))
 
 
@@ -98,8 +98,8 @@ def export_onnx(loaded: student.LoadedStudent) -> tuple[bytes, dict]:
     forward = _forward(loaded)
     if config.mode == "sharpen":
         # jax2onnx can only name a graph input's dims by plain symbols (an 's*h' input dim has no origin for 'h'),
-        # so H and W enter plain and are cropped to multiples of s, which space-to-depth can then prove.
-        s = config.scale
+        # so H and W enter plain and are cropped to multiples of the block, which space-to-depth can then prove.
+        s = config.block
 
         def fn(x):
             b, h, w, c = x.shape

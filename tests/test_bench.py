@@ -93,6 +93,23 @@ def test_flops_counted_through_a_cpu_compile_match_the_backend_count():
     assert direct == via_cpu == 2 * (3 * 10 - 2) * (3 * 12 - 2) * 4 * 8
 
 
+def test_extra_students_are_timed_under_their_run_name(nothing_shipped, tmp_path):
+    config = student.StudentConfig(scale=2, mode="sharpen", channels=8, num_convs=3, space_to_depth=4)
+    model = bench.random_weights(nnx.eval_shape(lambda: student.Student(config, rngs=nnx.Rngs(0))))
+    student.save(tmp_path / "my_run" / "export", model, config)
+    entries = bench.build_entries((32, 48), batch=1, dtype=jnp.float32,
+                                  extra_students=(str(tmp_path / "my_run" / "export"),))
+    extra = [e for e in entries if e.name.startswith("my_run (")]
+    assert len(extra) == 1
+    row = extra[0].run(1)
+    assert row["ms_per_frame"] > 0 and row["gflops_per_frame"] > 0
+    with pytest.raises(bench.BenchError, match="--student .*nowhere"):
+        bench.build_entries((32, 48), batch=1, dtype=jnp.float32, extra_students=(str(tmp_path / "nowhere"),))
+    with pytest.raises(bench.BenchError, match="block / scale 4"):
+        bench.build_entries((30, 48), batch=1, dtype=jnp.float32,
+                            extra_students=(str(tmp_path / "my_run" / "export"),))
+
+
 def test_bfloat16_casts_params_and_inputs_and_computes_in_bfloat16(nothing_shipped, monkeypatch):
     seen = []
 

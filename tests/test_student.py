@@ -163,6 +163,57 @@ def test_sharpen_call_pads_odd_sizes_and_apply_rejects_them():
         loaded.apply(loaded.params, x)
 
 
+# --- space-to-depth blocks larger than the scale -----------------------------------------------------------------
+
+def _block4(num_convs=3, channels=8):
+    return student.StudentConfig(scale=2, mode="sharpen", channels=channels, num_convs=num_convs, space_to_depth=4)
+
+
+def test_block4_student_shapes_identity_and_rejections():
+    config = _block4()
+    assert (config.block, config.in_channels, config.receptive_radius) == (4, 48, 16)
+    shapes = {k: v.shape for k, v in flat_param_vars(abstract(config)).items()}
+    assert shapes["head/kernel"] == (3, 3, 48, 8) and shapes["tail/kernel"] == (3, 3, 8, 48)
+    x = _image((2, 12, 16, 3))
+    np.testing.assert_array_equal(np.asarray(student.build(config, rngs=nnx.Rngs(0))(jnp.asarray(x))), x)
+    assert student.StudentConfig.from_dict(json.loads(config.to_json())) == config
+    with pytest.raises(ValueError, match="sharpen mode only"):
+        student.StudentConfig(scale=2, mode="sr", space_to_depth=4)
+    with pytest.raises(ValueError, match="space_to_depth must be"):
+        student.StudentConfig(space_to_depth=-1)
+
+
+def test_block4_receptive_radius_bounds_the_influence_of_a_pixel():
+    # The tiling overlap relies on receptive_radius: a pixel may change outputs only closer than it (Chebyshev).
+    config = _block4()
+    loaded = student.LoadedStudent(_trained_like(config, seed=1))
+    x = _image((1, 64, 64, 3), seed=2)
+    y = x.copy()
+    y[0, 30, 33] += 0.5
+    diff = np.abs(np.asarray(loaded(jnp.asarray(y))) - np.asarray(loaded(jnp.asarray(x)))).max(axis=(0, 3))
+    rows, cols = np.nonzero(diff > 0)
+    reach = max(np.abs(rows - 30).max(), np.abs(cols - 33).max())
+    assert 8 < reach < config.receptive_radius  # beyond what a block-2 student of 3 convs sees, inside the bound
+
+
+def test_block4_tiles_and_mixed_sizes_match_whole_images():
+    import jaxsharp
+
+    loaded = student.LoadedStudent(_trained_like(_block4(), seed=3))
+    x = _image((1, 101, 150, 3), seed=4)
+    whole = np.asarray(loaded(jnp.asarray(x)))
+    assert whole.shape == x.shape and loaded.default_overlap() % 4 == 0
+    np.testing.assert_allclose(np.asarray(loaded(jnp.asarray(x), tile=90)), whole, atol=1e-5)
+    # The library call pads to its buckets (multiples of the block) and crops back; its tiles stay on the block
+    # grid, so tiled equals whole there too (mixed sizes, a bucket that is not a multiple of the block).
+    images = [x[0], _image((37, 53, 3), seed=5)]
+    tiled = jaxsharp.sharpen(images, model=loaded, tile=90, bucket=30)
+    whole = jaxsharp.sharpen(images, model=loaded, bucket=30)
+    for a, b, image in zip(tiled, whole, images):
+        assert a.shape == b.shape == image.shape
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 # --- files ------------------------------------------------------------------------------------------------------
 
 def test_save_load_round_trip(tmp_path):

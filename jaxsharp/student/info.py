@@ -39,8 +39,9 @@ def cost_flops(compiled) -> float:
 def frame_cost(config: StudentConfig, hw: tuple[int, int]) -> dict:
     """{"params", "flops", "input_hw"} of one forward pass producing an output frame of size `hw`."""
     h, w = hw
-    if h % config.scale or w % config.scale:
-        raise ValueError(f"frame {h}x{w} is not a multiple of scale {config.scale}")
+    multiple = config.block if config.mode == "sharpen" else config.scale
+    if h % multiple or w % multiple:
+        raise ValueError(f"frame {h}x{w} is not a multiple of {multiple} (the student's block / scale)")
     input_hw = (h, w) if config.mode == "sharpen" else (h // config.scale, w // config.scale)
     graphdef, params = nnx.split(abstract(config), nnx.Param)
     x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)

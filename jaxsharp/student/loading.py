@@ -60,20 +60,20 @@ class LoadedStudent:
     def default_overlap(self) -> int:
         """Tile overlap (input pixels) whose dropped quarter covers the receptive radius: tiled == whole image."""
         overlap = 4 * self.config.receptive_radius
-        step = self.scale if self.mode == "sharpen" else 1
+        step = self.config.block
         return -(-overlap // step) * step
 
     def __call__(self, x, *, tile: int | None = None, overlap: int | None = None) -> jax.Array:
         """x [N, H, W, 3] float in [0, 1] -> [N, H, W, 3] (sharpen) or [N, sH, sW, 3] (sr), raw (not clipped).
 
-        sharpen mode accepts any H, W: the frame is reflect-padded to a multiple of the scale and the output cropped.
+        sharpen mode accepts any H, W: the frame is reflect-padded to a multiple of the block and the output cropped.
         tile: run in tiles of this many input pixels (compiles once per tile shape); overlap None = the exact one.
         """
         x = jnp.asarray(x, jnp.float32)
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ValueError(f"student input must be [N, H, W, 3], got shape {tuple(x.shape)}")
         h, w = x.shape[1], x.shape[2]
-        s = self.scale
+        s = self.config.block if self.mode == "sharpen" else self.scale
         if self.mode == "sharpen":
             pad_h, pad_w = -h % s, -w % s
             if pad_h or pad_w:

@@ -35,13 +35,13 @@ class Student(nnx.Module):
     def __init__(self, config: StudentConfig, *, rngs: nnx.Rngs):
         self.config = config
         he = nnx.initializers.he_normal()
-        c, s = config.channels, config.scale
+        c, b = config.channels, config.out_block
         self.head = _conv(config.in_channels, c, he, rngs)
         self.body = nnx.List([_conv(c, c, he, rngs) for _ in range(config.num_convs - 2)])
-        self.tail = _conv(c, 3 * s * s, nnx.initializers.zeros_init(), rngs)
+        self.tail = _conv(c, 3 * b * b, nnx.initializers.zeros_init(), rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        """x: float32 NHWC in [0, 1] -> [B, H, W, 3] (sharpen; H, W multiples of scale) or [B, sH, sW, 3] (sr).
+        """x: float32 NHWC in [0, 1] -> [B, H, W, 3] (sharpen; H, W multiples of the block) or [B, sH, sW, 3] (sr).
 
         The output is not clipped: the loss sees the raw values, callers clip for display or saving.
         """
@@ -49,13 +49,13 @@ class Student(nnx.Module):
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ValueError(f"student input must be [B, H, W, 3], got shape {tuple(x.shape)}")
         if cfg.mode == "sharpen":
-            residual, features = x, pixel_unshuffle(x, cfg.scale)
+            residual, features = x, pixel_unshuffle(x, cfg.block)
         else:
             residual, features = bicubic_upsample(x, cfg.scale), x
         h = jax.nn.relu(self.head(features))
         for conv in self.body:
             h = jax.nn.relu(conv(h))
-        return residual + pixel_shuffle(self.tail(h), cfg.scale)
+        return residual + pixel_shuffle(self.tail(h), cfg.out_block)
 
 
 def build(config: StudentConfig, *, rngs: nnx.Rngs) -> Student:
