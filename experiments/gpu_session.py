@@ -16,6 +16,16 @@ Phases (each writes its results to --out as soon as it ends, so a lease cut shor
 A run still going when the budget ends is stopped and its newest checkpoint is returned instead of an export (the
 trainer resumes from it anywhere). Outputs: <phase>.tar files of the run folders (export, metrics.csv, logs; no
 checkpoints unless unfinished, no caches), bench JSON, and session.log (with the bench tables): 7 files.
+
+The lease of 2026-11-26 (one H200; `bash experiments/gpu_session.sh 555` with .whl, .whl_fallback and device_data
+carried; log: experiments/results/gpu_session_2026-11-26.log): bench 33 s; teacher 2,000 steps in 192 s beside
+the no-KD student's 12,000 steps in 105 s; caches 162 s (291 images) + 29 s (T91), longer than planned (x8
+self-ensemble, 4 tiles per call, 16-bit PNG writes on one host thread), so the budget stopped the distilled small
+student after its step-6,000 checkpoint and two tiny KD runs after step 750. A second call on the still-warm
+machine resumed the three from those checkpoints (the same train commands, exact resume: parameters, optimizer,
+step and data-iterator position; 100 s), a third timed bfloat16 and
+float32 at batch 4 (cut before its JSON). Device time used: ~14 of 15 minutes. Next time: more tiles per call
+and PNG writes in a thread pool for the cache, or a smaller budget for phase 2.
 """
 
 from __future__ import annotations

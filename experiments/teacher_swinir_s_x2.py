@@ -16,13 +16,13 @@ Shipped as jaxsharp/assets/teachers/swinir_s_x2 (a copy of runs/teacher_swinir_s
 
 Result (2026-11-26, one NVIDIA H200 lent through the device tool, `experiments/gpu_session.py`): 2,000 steps in
 110 s at ~20 steps/s (192 s with start-up and compile; the first 105 s beside the no-KD student's run on the same
-GPU). x2 sr, PSNR-Y / SSIM-Y:
+GPU). x2 sr, PSNR-Y / SSIM-Y (JSON: experiments/results/teacher_swinir_s_x2_eval_*.json):
 | set | this teacher | bicubic | student_small_x2 (sharpen) | official SwinIR-S (DIV2K, 500k steps) |
 |---|---|---|---|---|
 | Set5 | 35.84 / 0.9486 | 33.67 / 0.9303 | 37.24 / 0.9576 | 38.14 / 0.9611 |
-| Set14 | 31.86 / 0.8999 | 30.32 / 0.8699 | STUDENT_SET14 | 33.86 / 0.9206 |
-| B100 | TEACHER_B100 | 29.56 / 0.8434 | STUDENT_B100 | 32.31 / 0.9012 |
-| Urban100 (25 of 100) | TEACHER_U100 | 26.99 / 0.8477 | STUDENT_U100 | (32.76 / 0.9340 on all 100) |
+| Set14 | 31.86 / 0.8999 | 30.32 / 0.8699 | 32.91 / 0.9111 | 33.86 / 0.9206 |
+| B100 | 30.92 / 0.8825 | 29.56 / 0.8434 | 31.76 / 0.8938 | 32.31 / 0.9012 |
+| Urban100 (25 of 100) | 28.63 / 0.8856 | 26.99 / 0.8477 | 30.46 / 0.9142 | (32.76 / 0.9340 on all 100) |
 Well above bicubic and well below the students: 2,000 SwinIR steps do not reach a 12,000-step CNN (the issue's
 prediction: one SwinIR-S step costs ~100 CNN steps). Training PSNR on its crops was still rising (30.7 dB at
 step 800, 32.3 at 1,600, 32.4 at 2,000; metrics.csv), so the figure is budget-bound, not a ceiling.

@@ -63,6 +63,7 @@ def overrides(tiny_data) -> dict:
     return {
         "steps": STEPS, "log_every": 2, "eval_every": 100, "checkpoint_every": 2,
         "data.crop_size": 16, "data.batch_size": 4, "data.train_dirs": (str(tiny_data["train"]),),
+        "data.worker_count": 0,  # in-process input: the GPU recipe's 8 workers would crowd 2 cores
         "loss.distill_lambda": 0.0, "loss.teacher": "",
         # No warmup, so that every step moves the parameters well beyond the parity tolerance.
         # Adam turns a gradient whose true value is 0 (here: the L1 sign sums of the tail bias, at init) into
