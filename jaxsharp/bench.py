@@ -293,8 +293,9 @@ def summary(entries: list[Entry], results: list[dict]) -> str:
              "faster per frame than the teacher"]
     ref_rate = reference["achieved_gflops_per_s"]
     if ref_rate:
-        shares = [f"{e.size} {100 * by_name[e.name]['achieved_gflops_per_s'] / ref_rate:.0f}%" for e in students
-                  if by_name[e.name]["achieved_gflops_per_s"]]
+        # Rows by their name's first word (student-small-x2, my_run): sizes repeat when several students share one.
+        shares = [f"{e.name.split(' ')[0]} {100 * by_name[e.name]['achieved_gflops_per_s'] / ref_rate:.0f}%"
+                  for e in students if by_name[e.name]["achieved_gflops_per_s"]]
         parts.append(f"student GFLOP/s as % of the reference conv ({ref_rate:,.1f} GFLOP/s): {', '.join(shares)}")
     return "summary: " + "; ".join(parts)
 

@@ -6,6 +6,7 @@ No timing is asserted anywhere: figures come from `python -m jaxsharp.bench` run
 from __future__ import annotations
 
 import json
+import re
 
 import jax
 import jax.numpy as jnp
@@ -62,6 +63,8 @@ def test_end_to_end_tiny_frame_writes_schema_and_plot(nothing_shipped, tmp_path,
     stdout = capsys.readouterr().out
     assert "| entry | ms / frame | FPS |" in stdout
     assert "summary: student-small-x2 (random weights) is" in stdout and "faster per frame than the teacher" in stdout
+    shares = stdout.split("as % of the reference conv")[1].splitlines()[0]
+    assert re.search(r"student-tiny-x2 \d+%, student-small-x2 \d+%, student-base-x2 \d+%", shares), shares
     assert "plotted 5 entries" in stdout  # tiny (by name), small (evaluate's 'student'), teacher, bicubic, unsharp
     with Image.open(png) as img:
         assert img.format == "PNG" and img.size[0] > 100
