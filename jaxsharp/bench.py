@@ -177,7 +177,7 @@ def _students(extra: tuple[str, ...] = ()) -> list[tuple[str, student.LoadedStud
     added = []
     for path in extra:
         p = pathlib.Path(path)
-        label = p.parent.name if p.name == "export" else p.name
+        label = _canonical(p.parent.name if p.name == "export" else p.name)  # matches --quality method names
         try:
             added.append((f"{label} ({path})", student.load(p)))
         except (OSError, ValueError) as e:
@@ -336,9 +336,16 @@ def plot(results: list[dict], psnr: dict[str, float], path: str | os.PathLike, *
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     drawn = [r for r in results if r["name"] in psnr]
+    placed: list[tuple[float, float]] = []
+    span = max(psnr[r["name"]] for r in drawn) - min(psnr[r["name"]] for r in drawn) if drawn else 0.0
     for r in drawn:
-        ax.scatter(r["fps"], psnr[r["name"]], s=30)
-        ax.annotate(r["name"], (r["fps"], psnr[r["name"]]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        x, y = r["fps"], psnr[r["name"]]
+        ax.scatter(x, y, s=30)
+        # The label without its parenthesis (the table has it); below the point when one above is already close.
+        crowded = any(abs(math.log(x / px)) < 0.3 and abs(y - py) < 0.06 * span + 1e-9 for px, py in placed)
+        ax.annotate(r["name"].split(" (")[0], (x, y), textcoords="offset points", xytext=(5, -11 if crowded else 4),
+                    fontsize=8)
+        placed.append((x, y))
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (log)")
     ax.set_ylabel("PSNR-Y (dB)")

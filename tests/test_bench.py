@@ -102,7 +102,7 @@ def test_extra_students_are_timed_under_their_run_name(nothing_shipped, tmp_path
     student.save(tmp_path / "my_run" / "export", model, config)
     entries = bench.build_entries((32, 48), batch=1, dtype=jnp.float32,
                                   extra_students=(str(tmp_path / "my_run" / "export"),))
-    extra = [e for e in entries if e.name.startswith("my_run (")]
+    extra = [e for e in entries if e.name.startswith("my-run (")]
     assert len(extra) == 1
     row = extra[0].run(1)
     assert row["ms_per_frame"] > 0 and row["gflops_per_frame"] > 0
