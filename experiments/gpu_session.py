@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(config_path, overrides)
         cache = workdir / "teacher_cache_swinir_gpu"
         t = time.monotonic()
-        manifest = train_lib.build_teacher_cache(config, cache, teacher=str(teacher_export), tile=128, overlap=16,
+        manifest = train_lib.build_teacher_cache(config, cache, teacher=str(teacher_export),
                                                  progress=False)
         say(f"teacher cache {cache.relative_to(REPO)}: {len(manifest['entries'])} images in "
             f"{time.monotonic() - t:.0f} s")
@@ -230,13 +230,8 @@ def load_config(path: str, overrides: list[str]):
     import ast
 
     config = runpy.run_path(str(REPO / path))["get_config"]()
-    for item in overrides:
-        key, value = item[len("--config."):].split("=", 1)
-        *parents, leaf = key.split(".")
-        node = config
-        for part in parents:
-            node = node[part]
-        node[leaf] = ast.literal_eval(value)
+    pairs = (item[len("--config."):].split("=", 1) for item in overrides)
+    config.update_from_flattened_dict({key: ast.literal_eval(value) for key, value in pairs})
     return config
 
 

@@ -21,7 +21,8 @@ Result (2026-11-26, 4,000 steps in 51.7 min on 2 shared CPU cores; Set5 during t
 | categories: animals / games / nature / people / text | 34.47 / 0.9406, 32.83 / 0.9054, 36.11 / 0.9278, 34.66 / 0.9299, 33.08 / 0.9698 | |
 
 Below the issue's targets for the default student (Set5 >= 37.3, Set14 >= 32.9; SSIM >= 0.93 on every category:
-games 0.9054 and people 0.9299 miss): a CPU-budget run, shipped so that `make demo` has a real model.
+games 0.9054 and people 0.9299 miss): a CPU-budget run, shipped so that `make demo` had a real model until the
+GPU run replaced it.
 """
 
 import pathlib

@@ -197,9 +197,8 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tup
     default = next((n for n, s in students if s.config.size == DEFAULT_STUDENT_SIZE), students[0][0])
     for name, loaded in students:
         c = loaded.config
-        multiple = c.block if c.mode == "sharpen" else c.scale
-        if h % multiple or w % multiple:
-            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s block / scale {multiple}")
+        if h % c.out_block or w % c.out_block:
+            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s block / scale {c.out_block}")
         in_hw = (h, w) if c.mode == "sharpen" else (h // c.scale, w // c.scale)
 
         def measure(name, repeats, loaded=loaded, in_hw=in_hw):

@@ -190,11 +190,11 @@ class Sharpener:
         self._model_per_input = {("sharpen", "sr"): 1 / s, ("sr", "sharpen"): s}.get((self.mode, self.model_mode), 1)
         # Frames, tiles and tile offsets stay on the model's grid: whole space-to-depth blocks for a sharpen model,
         # whole shrink factors for the bicubic adapter (and enlarged tiles of whole blocks for the other adapter).
-        block = model.config.block if self.kind == "student" and self.model_mode == "sharpen" else 1
+        block = model.config.block if self.kind == "student" else 1  # 1 for sr students and the teacher
         if self.mode == "sharpen":
             self.align = block if self.model_mode == "sharpen" else s
         else:
-            self.align = block // math.gcd(block, s) if self.model_mode == "sharpen" else 1
+            self.align = block // math.gcd(block, s)
         self.bucket = _round_up(bucket, self.align)
         exact = self.exact_overlap()
         if overlap is None:

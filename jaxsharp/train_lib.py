@@ -226,9 +226,7 @@ def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path,
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir")
     cache_dir = workdir / "teacher_cache"
     if jax.process_index() == 0:
-        tile = int(loss.get("teacher_tile", 0))
-        build_teacher_cache(config, cache_dir, source=source, tile=tile or None,
-                            overlap=int(loss.get("teacher_overlap", 16)))
+        build_teacher_cache(config, cache_dir, source=source)
     _sync_processes("teacher_cache")
     return cache_dir
 
@@ -239,10 +237,13 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
     """Caches the teacher's outputs on the config's training images into `cache_dir` (resumable); the manifest.
 
     teacher: weights (default: loss.teacher), relative to the repository. source: the config's training source if
-    already made. options: `teacher_cache.build_teacher_cache`'s (tile, overlap, self_ensemble, progress, ...).
+    already made. options: `teacher_cache.build_teacher_cache`'s (tile, overlap, self_ensemble, progress, ...);
+    tile and overlap default to loss.teacher_tile (0: whole images) and loss.teacher_overlap.
     """
     from jaxsharp import teacher_cache
 
+    options.setdefault("tile", int(config.loss.get("teacher_tile", 0)) or None)
+    options.setdefault("overlap", int(config.loss.get("teacher_overlap", 16)))
     source = source if source is not None else train_source(config)
     return teacher_cache.build_teacher_cache(load_teacher(_repo_path(teacher or config.loss.teacher)), source.paths,
                                              cache_dir, scale=config.data.scale, mode=config.data.mode,

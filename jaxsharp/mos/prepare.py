@@ -15,7 +15,8 @@ method's receptive radius is within the margin (bicubic, unsharp, the shipped st
 the README measures (a largest difference of 0.008 at 32 pixels of overlap).
 
 `teacher` is never a default: the shipped SwinIR-S (jaxsharp/assets/teachers/swinir_s_x2) is weaker than the
-students, so a study names its teacher with --teacher-weights and is otherwise refused with a one-line error. The default methods work with what the repository ships.
+students, so a study names its teacher with --teacher-weights and is otherwise refused with a one-line error. The
+default methods work with what the repository ships.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ STUDY_ID = re.compile(r"[0-9a-f]{16}")
 # Every method a study can hold, in the order tables and charts list them (worst expected first; hr: the reference).
 METHOD_ORDER = ("bicubic", "lanczos", "unsharp", "student", "teacher", "hr")
 # What `prepare` makes unless told otherwise (here, not in prepare.py, so the CLI can show them without JAX).
-# No teacher: the shipped one is weaker than the student (README, Shipped models). The student is the shipped demo default.
+# No teacher: the shipped one is weaker than the student (README, Shipped models). The student is the shipped
+# demo default.
 DEFAULT_METHODS = ("bicubic", "unsharp", "student", "hr")
 DEFAULT_SETS = ("categories", "Set14")
 DEFAULT_STUDENT = "student-small-x2"

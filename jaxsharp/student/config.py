@@ -85,7 +85,8 @@ class StudentConfig:
 
     @property
     def out_block(self) -> int:
-        """The pixel-shuffle factor of the tail: the block (sharpen) or the scale (sr)."""
+        """The pixel-shuffle factor of the tail: the block (sharpen) or the scale (sr); so also the number every
+        output frame's height and width are multiples of."""
         return self.block if self.mode == "sharpen" else self.scale
 
     @property

@@ -39,9 +39,8 @@ def cost_flops(compiled) -> float:
 def frame_cost(config: StudentConfig, hw: tuple[int, int]) -> dict:
     """{"params", "flops", "input_hw"} of one forward pass producing an output frame of size `hw`."""
     h, w = hw
-    multiple = config.block if config.mode == "sharpen" else config.scale
-    if h % multiple or w % multiple:
-        raise ValueError(f"frame {h}x{w} is not a multiple of {multiple} (the student's block / scale)")
+    if h % config.out_block or w % config.out_block:
+        raise ValueError(f"frame {h}x{w} is not a multiple of {config.out_block} (the student's block / scale)")
     input_hw = (h, w) if config.mode == "sharpen" else (h // config.scale, w // config.scale)
     graphdef, params = nnx.split(abstract(config), nnx.Param)
     x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)

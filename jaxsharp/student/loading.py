@@ -73,7 +73,7 @@ class LoadedStudent:
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ValueError(f"student input must be [N, H, W, 3], got shape {tuple(x.shape)}")
         h, w = x.shape[1], x.shape[2]
-        s = self.config.block if self.mode == "sharpen" else self.scale
+        s = self.config.out_block
         if self.mode == "sharpen":
             pad_h, pad_w = -h % s, -w % s
             if pad_h or pad_w:
