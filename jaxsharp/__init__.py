@@ -1,10 +1,11 @@
 """jaxsharp: a SwinIR teacher in Flax distilled into a small, fast CNN sharpener.
 
-Pipeline (one module each): data -> degrade -> teacher -> student -> train -> evaluate -> infer.
+Pipeline (one module each): data -> degrade -> teacher -> student -> train -> evaluate -> infer (models.py: any
+model by name or path; engine.py: how every model runs on images).
 Images inside the code are NHWC float32 in [0, 1]; uint8/uint16 appear only at file edges (image_io).
 
-    model = jaxsharp.load_student("student-small-x2")     # or a saved student directory; model.apply is pure
-    teacher = jaxsharp.teacher.load("weights/swinir_m_x2")
+    model = jaxsharp.load("student-small")                # any model by name or path (jaxsharp.models)
+    teacher = jaxsharp.load("teacher")                    # the shipped SwinIR teacher; model.apply is pure
     out = jaxsharp.sharpen(images, model=model, batch=8)  # list of HWC or NHWC float in [0, 1]
 
 The names below are imported on first use (PEP 562), so `import jaxsharp` does not import JAX.
@@ -16,9 +17,11 @@ __version__ = "0.1.0"
 
 # attribute -> (module, name in it); name None: the module itself.
 _LAZY = {
-    "load_student": ("jaxsharp.student", "load"),
+    "load": ("jaxsharp.models", "load"),
+    "models": ("jaxsharp.models", None),
+    "load_student": ("jaxsharp.models", "load"),  # the older name of `load`
     "sharpen": ("jaxsharp.infer", "sharpen"),
-    "Sharpener": ("jaxsharp.infer", "Sharpener"),
+    "Sharpener": ("jaxsharp.engine", "Sharpener"),
     "student": ("jaxsharp.student", None),
     "teacher": ("jaxsharp.teacher", None),
 }

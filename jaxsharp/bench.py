@@ -12,7 +12,7 @@ Entries, all x2 on a WxH frame (sharpen: WxH in and out; upscale: (W/2)x(H/2) in
   scaled to the frame's (W/2)x(H/2) LR pixels (window attention is linear in pixels) and the row says by how much.
   In sharpen mode the teacher also needs the 1/2 downscale of the frame, which is not counted.
 - bicubic x2 with jax.image.resize; Pillow's bicubic resize (uint8, host); the unsharp-mask baseline
-  (evaluate.unsharp_mask, numpy float64 on the host, on the sharpen-mode WxH frame).
+  (baselines.unsharp_mask, numpy float64 on the host, on the sharpen-mode WxH frame).
 - a reference 3x3 conv 64->64 on the (H/2)x(W/2) map the students work at: what this backend's XLA reaches on
   this kind of work, the yardstick for the students' GFLOP/s.
 
@@ -23,8 +23,8 @@ the XLA entries' parameters and inputs (host entries stay as they are). The figu
 load from other processes shows in every row, so the header prints the load average.
 
 --plot draws PSNR-Y (from an evaluate.py JSON) against FPS for every entry with a quality figure: evaluate's
-`student` rows go to the default student (student-small-x2), `teacher`, `bicubic` and `unsharp` rows to theirs; a
-row whose method names a student (e.g. `student-tiny-x2`) goes to that one. One set: --quality-set, default the
+`student` rows go to the default student (student_small_x2), `teacher`, `bicubic` and `unsharp` rows to theirs; a
+row whose method names a student (e.g. `student_tiny_x2`, any spelling) goes to that one. One set: --quality-set, default the
 file's first.
 """
 
@@ -46,9 +46,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxsharp import atomic, evaluate, student
+from jaxsharp import atomic, baselines, models, student
 from jaxsharp.checkpoint import flat_param_vars, load_flat_params
-from jaxsharp.infer import DTYPES
+from jaxsharp.engine import DTYPES
+from jaxsharp.loaded_model import LoadedModel
 from jaxsharp.student.info import cost_flops, parse_frame_size
 from jaxsharp.student.model import abstract as abstract_student
 from jaxsharp.teacher import SwinIR, SwinIRConfig, Teacher
@@ -138,10 +139,6 @@ def measure_host(name: str, fn, frames: list, *, repeats: int) -> dict:
 # Entries
 
 
-def _canonical(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
 def _random(shape, dtype, seed=0) -> jax.Array:
     return jax.random.uniform(jax.random.key(seed), shape, jnp.float32).astype(dtype)
 
@@ -163,23 +160,24 @@ def random_weights(model: nnx.Module, seed: int = 0) -> nnx.Module:
     return model
 
 
-def _students(extra: tuple[str, ...] = ()) -> list[tuple[str, student.LoadedStudent]]:
+def _students(extra: tuple[str, ...] = ()) -> list[tuple[str, LoadedModel]]:
     """(row name, student): shipped ones, random builds of the sizes with no shipped x2 sharpen student, then
-    `extra` saved student directories (named by the folder, or the run folder for a trainer's `export`)."""
-    shipped = [(_canonical(n), student.load(n)) for n in student.shipped_names()]
-    covered = {s.config.size for _, s in shipped if s.config.scale == SCALE and s.config.mode == "sharpen"}
+    `extra` saved model directories (named by the folder, or the run folder for a trainer's `export`)."""
+    shipped = [(name, models.load_path(d)) for name, (family, d) in models.shipped().items()
+               if family.role == "student"]
+    covered = {getattr(m.config, "size", None) for _, m in shipped if m.scale == SCALE and m.mode == "sharpen"}
     built = []
     for size in student.SIZES:
         if size not in covered:
             model = random_weights(abstract_student(student.StudentConfig.from_size(size, scale=SCALE)))
-            built.append((f"student-{size}-x{SCALE} (random weights)",
+            built.append((f"student_{size}_x{SCALE} (random weights)",
                           student.LoadedStudent(model, source="random weights")))
     added = []
     for path in extra:
         p = pathlib.Path(path)
-        label = _canonical(p.parent.name if p.name == "export" else p.name)  # matches --quality method names
+        label = models.canonical(p.parent.name if p.name == "export" else p.name)  # matches --quality methods
         try:
-            added.append((f"{label} ({path})", student.load(p)))
+            added.append((f"{label} ({path})", models.load_path(p)))
         except (OSError, ValueError) as e:
             raise BenchError(f"--student {path}: {e}") from None
     return shipped + built + added
@@ -194,20 +192,21 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tup
     entries = []
 
     students = _students(extra_students)
-    default = next((n for n, s in students if s.config.size == DEFAULT_STUDENT_SIZE), students[0][0])
+    default = next((n for n, s in students if getattr(s.config, "size", None) == DEFAULT_STUDENT_SIZE),
+                   students[0][0])
     for name, loaded in students:
-        c = loaded.config
-        if h % c.out_block or w % c.out_block:
-            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s block / scale {c.out_block}")
-        in_hw = (h, w) if c.mode == "sharpen" else (h // c.scale, w // c.scale)
+        multiple = loaded.block if loaded.mode == "sharpen" else loaded.scale
+        if h % multiple or w % multiple:
+            raise BenchError(f"frame {w}x{h} is not a multiple of {name}'s block / scale {multiple}")
+        in_hw = (h, w) if loaded.mode == "sharpen" else (h // loaded.scale, w // loaded.scale)
 
         def measure(name, repeats, loaded=loaded, in_hw=in_hw):
             args = (_cast(loaded.params, dtype), _random((batch, *in_hw, 3), dtype))
             return measure_xla(name, loaded.apply, args, frames=batch, repeats=repeats)
 
         base = name.split(" ")[0]
-        methods = (base, base.rsplit("-x", 1)[0]) + (("student",) if name == default else ())
-        entries.append(Entry(name, "student", measure, methods, size=c.size))
+        methods = (base, base.rsplit("_x", 1)[0]) + (("student",) if name == default else ())
+        entries.append(Entry(name, "student", measure, methods, size=getattr(loaded.config, "size", loaded.family)))
 
     ch, cw = min(TEACHER_CROP, lh), min(TEACHER_CROP, lw)
     factor = (lh * lw) / (ch * cw)
@@ -239,7 +238,7 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tup
     def measure_unsharp(name, repeats):
         rng = np.random.default_rng(0)
         frames = [rng.random((h, w, 3), dtype=np.float32) for _ in range(batch)]
-        return measure_host(name, evaluate.unsharp_mask, frames, repeats=repeats)
+        return measure_host(name, baselines.unsharp_mask, frames, repeats=repeats)
 
     entries.append(Entry("unsharp mask (numpy)", "baseline", measure_unsharp, ("unsharp",)))
 
@@ -314,7 +313,7 @@ def read_quality(path: str | os.PathLike, entries: list[Entry], set_name: str | 
     psnr = {}
     for entry in entries:
         for method in entry.quality_methods:  # most specific first
-            row = next((r for r in rows if r["set"] == set_name and _canonical(str(r.get("method"))) == method
+            row = next((r for r in rows if r["set"] == set_name and models.canonical(str(r.get("method"))) == method
                         and r.get("psnr_y") is not None), None)
             if row is not None:
                 psnr[entry.name] = float(row["psnr_y"])
@@ -365,8 +364,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m jaxsharp.bench", description=__doc__.split("\n\n")[0],
+def build_parser(prog: str = "python -m jaxsharp.bench") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 2)[2],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", required=True, metavar="FILE", help="results JSON (written atomically)")
@@ -383,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.bench") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if bool(args.plot) != bool(args.quality):
         parser.error("--plot and --quality go together")

@@ -6,18 +6,12 @@ Every input is rebuilt from the HR images with `degrade.bicubic_pair(..., quanti
 uint8, which reproduces the official Set5/Set14 LR files bit for bit); B100/Urban100's shipped LR files are not
 the standard ones and are never read. GT is the HR mod-cropped to the scale; `crop_border` = scale.
 
-Methods (each maps the model input to an output at HR size):
-- bicubic: sr mode, MATLAB bicubic x s of the uint8 lr; sharpen mode, the blurry input itself (identity).
-- lanczos: Pillow LANCZOS x s of the uint8 lr (sr mode only).
-- unsharp: an unsharp mask on the bicubic image (sr) / the blurry input (sharpen); the classic sharpening
-  users reach for. Defaults tuned once on T91 at x2 by experiments/tune_unsharp.py (grid search on Y-PSNR):
-  sigma = UNSHARP_SIGMA, amount = UNSHARP_AMOUNT, threshold = UNSHARP_THRESHOLD (see there for the numbers).
-- teacher: `jaxsharp.teacher.load(weights)`; sr mode feeds lr; sharpen mode feeds imresize(blurry, 1/s), the
-  only way an x s SR model can map the blurry image to its own size.
-- student: `jaxsharp.student.load(weights)` (sharpen mode feeds the blurry image, sr mode the lr); its scale and
-  mode must be the evaluation's.
-- predictions: images read from --predictions DIR, named like the HR file or `<name>_<suffix>.<ext>`
-  (e.g. `baby_SwinIR.png`); GT is cropped to the prediction's size, as the official SwinIR test script does.
+Methods: `baselines.METHODS` (bicubic, lanczos, unsharp: jaxsharp/baselines.py; student, teacher: a model from
+`models.load`, run by the inference engine exactly as `jaxsharp sharpen` runs it, padding and mode adapters
+included, so evaluating a model equals scoring the files `jaxsharp sharpen` writes for the same inputs),
+plus `predictions`: images read from --predictions DIR, named like the HR file or `<name>_<suffix>.<ext>`
+(e.g. `baby_SwinIR.png`); GT is cropped to the prediction's size, as the official SwinIR test script does.
+--weights defaults to the shipped default student (student-small) / teacher (teacher).
 Model outputs are clamped to [0, 1]; all outputs are quantized to uint8 levels before measuring.
 """
 
@@ -33,21 +27,17 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, image_io, metrics
-from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
-from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb, to_uint8,
+from jaxsharp import atomic, baselines, image_io, metrics
+from jaxsharp.degrade import MODES, bicubic_pair
+from jaxsharp.engine import Sharpener
+from jaxsharp.figures import detail_crop_box, save_crop_rows
+from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb,
                                write_image)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
 BENCHMARK_SETS = ("Set5", "Set14", "B100", "Urban100", "Manga109")
-METHODS = ("bicubic", "lanczos", "unsharp", "teacher", "student", "predictions")
-
-# Tuned by experiments/tune_unsharp.py on T91, x2, Y-PSNR (its docstring holds the command and the grid).
-# Best of sigma {0.5..2} x amount {0.25..4} x threshold {0..4}/255: 32.833 dB vs 32.237 dB for the blurry input.
-UNSHARP_SIGMA = 1.0  # Gaussian sigma, pixels
-UNSHARP_AMOUNT = 0.75
-UNSHARP_THRESHOLD = 1.0 / 255.0  # in [0, 1] units: detail under one grey level is left alone
+METHODS = baselines.METHODS + ("predictions",)
 
 # An image-producing method: (image name, model input HWC float32 [0, 1]) -> output HWC float [0, 1].
 Method = Callable[[str, np.ndarray], np.ndarray]
@@ -67,58 +57,6 @@ class EvaluationError(Exception):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Methods
-
-
-def unsharp_mask(image: np.ndarray, sigma: float = UNSHARP_SIGMA, amount: float = UNSHARP_AMOUNT,
-                 threshold: float = UNSHARP_THRESHOLD) -> np.ndarray:
-    """Classic unsharp mask, per channel: x + amount * (x - gaussian(x, sigma)) where |x - gaussian| >= threshold.
-
-    image: HWC float in [0, 1]; returns float32 HWC clipped to [0, 1]. Mirror padding at the borders.
-    """
-    x = np.asarray(image, dtype=np.float64)
-    radius = max(1, int(math.ceil(3.0 * sigma)))
-    taps = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-(taps * taps) / (2.0 * sigma * sigma))
-    kernel /= kernel.sum()
-    h, w = x.shape[:2]
-    padded = np.pad(x, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
-    rows = sum(kernel[i] * padded[i : i + h] for i in range(kernel.size))
-    blurred = sum(kernel[j] * rows[:, j : j + w] for j in range(kernel.size))
-    detail = x - blurred
-    if threshold > 0:
-        detail = np.where(np.abs(detail) >= threshold, detail, 0.0)
-    return np.clip(x + amount * detail, 0.0, 1.0).astype(np.float32)
-
-
-def _lanczos_up(lr: np.ndarray, scale: int) -> np.ndarray:
-    from PIL import Image
-
-    h, w = lr.shape[:2]
-    pil = Image.fromarray(to_uint8(lr)).resize((w * scale, h * scale), Image.Resampling.LANCZOS)
-    return np.asarray(pil, dtype=np.float32) / 255.0
-
-
-def _model_method(model, scale: int, mode: str, *, downscale_sharpen_input: bool) -> Method:
-    import jax.numpy as jnp
-
-    def run(name: str, inp: np.ndarray) -> np.ndarray:
-        if mode == "sharpen" and downscale_sharpen_input:
-            inp = np.clip(imresize_np(inp, 1.0 / scale, round_between_axes=True), 0.0, 1.0)
-        out = np.asarray(model(jnp.asarray(inp[None], dtype=jnp.float32)))[0]
-        return np.clip(out, 0.0, 1.0)
-
-    return run
-
-
-def _check_model_matches(method: str, model, scale: int, mode: str) -> None:
-    # A model for another scale or mode would fail later with a shape error on the first image; say why now.
-    config = getattr(model, "config", None)
-    model_scale = getattr(config, "upscale", getattr(config, "scale", scale))
-    if model_scale != scale:
-        raise EvaluationError(f"the {method} weights are for x{model_scale}, but --scale is {scale}")
-    model_mode = getattr(config, "mode", mode) if method == "student" else mode
-    if model_mode != mode:
-        raise EvaluationError(f"the {method} weights are for --mode {model_mode}, but --mode is {mode}")
 
 
 def _find_prediction(directory: pathlib.Path, name: str) -> pathlib.Path:
@@ -145,37 +83,42 @@ def _predictions_method(directory: pathlib.Path) -> Method:
     return run
 
 
+def model_method(model, *, mode: str) -> Method:
+    """A loaded model as a Method, through the engine with `jaxsharp sharpen`'s defaults (buckets, padding)."""
+    engine = Sharpener(model, mode=mode, batch=1)
+    return lambda name, inp: engine([np.asarray(inp, np.float32)])[0]
+
+
+def _check_model_matches(method: str, model, scale: int, mode: str) -> None:
+    # A model for another scale or mode would fail later with a shape error on the first image; say why now. A
+    # teacher (an sr model) is adapted to sharpen mode by the engine; a student is measured in its own mode only.
+    if model.scale != scale:
+        raise EvaluationError(f"the {method} weights are for x{model.scale}, but --scale is {scale}")
+    if model.role == "student" and model.mode != mode:
+        raise EvaluationError(f"the {method} weights are for --mode {model.mode}, but --mode is {mode}")
+
+
 def make_method(method: str, *, scale: int, mode: str, weights: str | None = None,
                 predictions: str | os.PathLike | None = None) -> Method:
     """Builds the image-producing function for `method` (see the module docstring)."""
-    if method == "bicubic":
-        if mode == "sharpen":
-            return lambda name, blurry: blurry
-        return lambda name, lr: imresize_np(lr, scale, round_between_axes=True)
-    if method == "lanczos":
-        if mode != "sr":
-            raise EvaluationError("--method lanczos needs --mode sr (it upsamples the lr image)")
-        return lambda name, lr: _lanczos_up(lr, scale)
-    if method == "unsharp":
-        if mode == "sharpen":
-            return lambda name, blurry: unsharp_mask(blurry)
-        return lambda name, lr: unsharp_mask(imresize_np(lr, scale, round_between_axes=True))
-    if method in ("teacher", "student"):
-        if not weights:
-            raise EvaluationError(f"--method {method} needs --weights")
-        try:  # lazy: pulls in Flax and the model only when used
-            if method == "teacher":
-                from jaxsharp.teacher import load
-            else:
-                from jaxsharp.student import load
-        except ImportError as e:
-            raise EvaluationError(f"the {method} model is not available yet ({e})") from None
+    if method in baselines.BASELINES:
         try:
-            model = load(weights)
+            fn = baselines.method(method, scale=scale, mode=mode)
+        except baselines.UnavailableMethod as e:
+            raise EvaluationError(f"--method {e}") from None
+        return lambda name, inp: fn(inp)
+    if method in baselines.MODEL_METHODS:
+        from jaxsharp import models
+
+        default = models.DEFAULT_STUDENT if method == "student" else models.DEFAULT_TEACHER
+        try:
+            model = models.load(weights or default, scale=scale if weights is None else None, mode=mode)
         except (OSError, ValueError, KeyError) as e:
-            raise EvaluationError(f"cannot load {method} weights {weights}: {e}") from None
+            raise EvaluationError(f"cannot load {method} weights {weights or default}: {e}") from None
+        if model.role != method:
+            raise EvaluationError(f"{weights} is a {model.role}, not a {method}")
         _check_model_matches(method, model, scale, mode)
-        return _model_method(model, scale, mode, downscale_sharpen_input=(method == "teacher"))
+        return model_method(model, mode=mode)
     if method == "predictions":
         if not predictions:
             raise EvaluationError("--method predictions needs --predictions DIR")
@@ -209,45 +152,6 @@ def list_images(folder: pathlib.Path) -> list[pathlib.Path]:
         else:
             warnings.warn(f"{path}: skipped (not an image file)", UnreadableImageWarning, stacklevel=2)
     return files
-
-
-def detail_crop_box(target: np.ndarray, size: int) -> tuple[int, int, int]:
-    """Top-left corner and side of the square crop of `target` with the most gradient energy (for the figure)."""
-    h, w = target.shape[:2]
-    size = min(size, h, w)
-    y = target.mean(axis=-1)
-    energy = np.abs(np.diff(y, axis=0))[:, :-1] + np.abs(np.diff(y, axis=1))[:-1, :]
-    best, corner = -1.0, (0, 0)
-    step = max(1, size // 4)
-    for top in range(0, h - size + 1, step):
-        for left in range(0, w - size + 1, step):
-            e = float(energy[top : top + size - 1, left : left + size - 1].sum())
-            if e > best:
-                best, corner = e, (top, left)
-    return corner[0], corner[1], size
-
-
-def _save_crop_figure(path: pathlib.Path, title: str, crops: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    cols = ("input", "output", "target")
-    fig, axes = plt.subplots(len(crops), 3, figsize=(9, 3 * len(crops)), squeeze=False)
-    for row, crop in enumerate(crops):
-        for col, key in enumerate(cols):
-            ax = axes[row, col]
-            ax.imshow(np.clip(crop[key], 0, 1), interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            label = {"input": crop["input_label"], "output": f"output {crop['psnr_y']:.2f} dB", "target": "HR"}[key]
-            ax.set_title(f"{crop['name']}: {label}", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _mean(values: list[float]) -> float:
@@ -330,7 +234,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
     if not images:
         warnings.warn(f"{hr_dir}: no image could be evaluated", UnreadableImageWarning, stacklevel=2)
     if out_dir is not None and crops:
-        _save_crop_figure(pathlib.Path(save_dir) / f"{set_name.replace('/', '_')}_crops.png",
+        save_crop_rows(pathlib.Path(save_dir) / f"{set_name.replace('/', '_')}_crops.png",
                           f"{set_name} x{scale} {mode}: {method_name}", crops)
     return {
         "set": set_name, "method": method_name, "scale": scale, "mode": mode,
@@ -387,10 +291,10 @@ def write_json(path: str | os.PathLike, results: list[dict]) -> None:
     atomic.write_json(path, _json_safe({"results": results}), indent=1, allow_nan=False)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m jaxsharp.evaluate", description=__doc__.split("\n\n")[0])
+def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--method", required=True, choices=METHODS)
-    p.add_argument("--weights", help="weights file for --method teacher / student")
+    p.add_argument("--weights", help="--method student / teacher: a model name or path (models.load; default: the shipped student-small / teacher)")
     p.add_argument("--predictions", metavar="DIR", help="folder of output images for --method predictions")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--mode", default="sr", choices=MODES,
@@ -411,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.evaluate") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     image_io.ignore_decompression_bomb_warning()
     try:

@@ -11,7 +11,7 @@ constants. Batch, height and width are dynamic (symbolic) in both:
   (output `(b, s*h, s*w, 3)`). Lowered for cpu, cuda, rocm and tpu unless --platforms says otherwise. Read it back
   with `jax.export.deserialize(open(FILE, 'rb').read()).call(x)`.
 - onnx: input `image` `[B, H, W, 3]`, output `output`. A sharpen graph cannot raise on a bad size: it crops H and
-  W down to multiples of the scale, so pass multiples (pad first, as `student.LoadedStudent.__call__` does) to get
+  W down to multiples of the scale, so pass multiples (pad first, as `jaxsharp.engine` does) to get
   the whole frame back. sr graphs need H, W >= 2.
 Beside FILE a sidecar FILE.json holds the student config and the input/output contract.
 
@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from jax import export as jax_export
 
-from jaxsharp import atomic, infer, student
+from jaxsharp import atomic, models, student
 from jaxsharp.degrade import MODES
 
 FORMATS = ("stablehlo", "onnx")
@@ -44,15 +44,15 @@ class ExportError(Exception):
 
 
 def resolve_student(model: str, scale: int | None = None, mode: str = "sharpen") -> student.LoadedStudent:
-    """`--model` read as `jaxsharp sharpen` reads it (`infer.load_model`): 'student-small' is the shipped
-    student_small_x<scale> (scale default 2; `mode` picks when both modes are shipped), else a student directory.
-    A missing shipped student names the shipped ones."""
+    """`--model` read as `jaxsharp sharpen` reads it (`models.load`): 'student-small' is the shipped
+    student_small_x<scale> (scale default 2; `mode` picks when both modes are shipped), else a shipped name or a
+    student directory. A missing shipped student names the shipped ones."""
     try:
-        loaded = infer.load_model(model, scale=scale, mode=mode)
+        loaded = models.load(model, scale=scale, mode=mode)
     except (FileNotFoundError, ValueError) as e:
         raise ExportError(str(e)) from None
     if not isinstance(loaded, student.LoadedStudent):
-        raise ExportError(f"{model} is not a student: only students are exported")
+        raise ExportError(f"{model} is a {loaded.family} model: only students of the plain CNN family are exported")
     return loaded
 
 
@@ -162,14 +162,15 @@ def export(loaded: student.LoadedStudent, fmt: str, out: str | os.PathLike, *,
     return path
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m jaxsharp.export", description=__doc__.split("\n\n")[0],
+def build_parser(prog: str = "python -m jaxsharp.export") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 2)[2],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True,
-                   help=f"{', '.join(infer.STUDENT_NAMES)} (the shipped student_<size>_x<scale>; shipped now: "
-                        f"{', '.join(student.shipped_names()) or 'none'}) or a student directory")
-    p.add_argument("--scale", type=int, help=f"the scale a name picks (default {infer.DEFAULT_SCALE}); checked "
+                   help=f"{', '.join(models.STUDENT_ALIASES)} (the shipped student_<size>_x<scale>), a shipped name "
+                        f"({', '.join(n for n, (f, _) in models.shipped().items() if f.role == 'student')}) "
+                        "or a student directory")
+    p.add_argument("--scale", type=int, help=f"the scale a name picks (default {models.DEFAULT_SCALE}); checked "
                                             "against a directory's config when given")
     p.add_argument("--mode", choices=MODES, default="sharpen",
                    help="the mode a name picks when both are shipped (default sharpen); a directory keeps its own")
@@ -180,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.export") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     platforms = tuple(p.strip() for p in args.platforms.split(",") if p.strip())
     if args.format != "stablehlo" and args.platforms != parser.get_default("platforms"):

@@ -65,8 +65,8 @@ def plot(metrics_csv: str | pathlib.Path, out: str | pathlib.Path) -> pathlib.Pa
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxsharp.plot_training", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.plot_training") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("workdir", help="run directory holding metrics.csv")
     parser.add_argument("--out", help="PNG to write (default: WORKDIR/training.png)")
     args = parser.parse_args(argv)

@@ -59,5 +59,13 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"error: {e}") from None
 
 
+def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train") -> int:
+    """`jaxsharp train ...`: absl parses the flags (ml_collections' --config.key=value among them)."""
+    import sys
+
+    app.run(main, argv=[prog, *(sys.argv[1:] if argv is None else argv)])
+    return 0  # app.run exits itself
+
+
 if __name__ == "__main__":
     app.run(main)

@@ -23,14 +23,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import os
 import pathlib
 import signal
 import sys
 import time
-from typing import Any, Callable
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -39,10 +36,9 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, steps
+from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, steps
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-MODEL_KINDS = ("student", "swinir")
 SCHEDULES = ("constant", "cosine", "multistep")
 CSV_FIELDS = ("step", "time", "split", "name", "value")
 
@@ -62,49 +58,6 @@ class TrainResult:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Model
-
-
-@dataclasses.dataclass
-class ModelSpec:
-    """What the loop needs to know about a model kind."""
-
-    build: Callable[[nnx.Rngs], nnx.Module]
-    forward: Callable[[nnx.Module, jax.Array], jax.Array]  # model input NHWC -> output at HR size (raw)
-    export: Callable[[pathlib.Path, nnx.Module], Any]  # writes (or replaces) a directory in the shipped format
-    name: str
-
-
-def model_spec(config: ml_collections.ConfigDict) -> ModelSpec:
-    """config.model.kind "student" (jaxsharp.student) or "swinir" (the teacher architecture, trained from scratch)."""
-    kind, scale, mode = config.model.kind, config.data.scale, config.data.mode
-    if kind == "student":
-        from jaxsharp import student
-
-        fields = dict(config.model.student)
-        size = fields.pop("size")
-        student_config = student.StudentConfig.from_size(size, scale=scale, mode=mode, **fields)
-        return ModelSpec(
-            build=lambda rngs: student.build(student_config, rngs=rngs),
-            forward=lambda model, x: model(x),
-            export=lambda directory, model: student.save(directory, model, student_config, overwrite=True),
-            name="student",
-        )
-    if kind == "swinir":
-        from jaxsharp import teacher
-        from jaxsharp.teacher import swinir
-
-        swinir_config = swinir.SwinIRConfig(**config.model.swinir)
-        if swinir_config.upscale != scale or mode != "sr":
-            raise ValueError(f"a SwinIR model is trained in sr mode at its own upscale; got data.mode={mode!r}, "
-                             f"data.scale={scale}, model.swinir.upscale={swinir_config.upscale}")
-        return ModelSpec(
-            build=lambda rngs: swinir.SwinIR(swinir_config, rngs=rngs),
-            forward=lambda model, x: swinir.forward(model, x),
-            export=lambda directory, model: teacher.save(directory, swinir_config, checkpoint.flat_params(model),
-                                                         overwrite=True),
-            name="teacher",
-        )
-    raise ValueError(f"unknown model.kind {kind!r}; choose one of {MODEL_KINDS}")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -199,16 +152,11 @@ class StudentAsTeacher:
 
 
 def load_teacher(path: str | os.PathLike):
-    """loss.teacher -> the teacher for the cache: a student-format directory, else `jaxsharp.teacher.load`."""
-    path = pathlib.Path(path)
-    config_file = path / "config.json"
-    if config_file.is_file() and json.loads(config_file.read_text()).get("model") != "swinir":
-        from jaxsharp import student
+    """loss.teacher -> the teacher for the cache: any model `models.load` reads; a student is seated as one."""
+    from jaxsharp import models
 
-        return StudentAsTeacher(student.load(path))
-    from jaxsharp import teacher
-
-    return teacher.load(path)
+    model = models.load_path(path)
+    return StudentAsTeacher(model) if model.role == "student" else model
 
 
 def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path, source) -> pathlib.Path | None:
@@ -334,7 +282,7 @@ def _sync_processes(name: str) -> None:
         multihost_utils.sync_global_devices(name)
 
 
-def _evaluate(config, spec: ModelSpec, eval_fn, params_host) -> dict[str, float]:
+def _evaluate(config, spec: models.TrainingSpec, eval_fn, params_host) -> dict[str, float]:
     """Y-PSNR / SSIM of the current parameters on config.eval.sets (process 0 only; replicated params suffice)."""
     device_params = jax.device_put(params_host, jax.local_devices()[0])
 
@@ -370,7 +318,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     is_main = jax.process_index() == 0
     mesh = mesh_lib.make_data_mesh()
     replicated = mesh_lib.replicated(mesh)
-    spec = model_spec(config)
+    spec = models.training_spec(config)
     tx, schedule = make_optimizer(config.optim, config.steps)
     init_key, step_key = jax.random.split(jax.random.key(config.seed))
 

@@ -1,7 +1,8 @@
-"""Shared test setup: grain's absl flags, the `slow` marker, paths to ../shared data."""
+"""Shared test setup: grain's absl flags, the `slow` marker, paths to ../shared data, shipped-model stand-ins."""
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 import pytest
@@ -30,3 +31,16 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"{SHARED_DATA} not found: the tests need ../shared beside the repository")
     return SHARED_DATA
+
+
+@pytest.fixture
+def ship_from(monkeypatch):
+    """ship_from(family, directory): as an install whose shipped models of `family` are those in `directory`."""
+
+    def patch(family: str, directory: pathlib.Path) -> None:
+        from jaxsharp import models
+
+        monkeypatch.setitem(models.FAMILIES, family,
+                            dataclasses.replace(models.FAMILIES[family], shipped_dir=pathlib.Path(directory)))
+
+    return patch

@@ -16,15 +16,14 @@ from flax import nnx
 from PIL import Image
 
 from jaxsharp import bench, student
-from jaxsharp.student import loading
 
 
 @pytest.fixture
-def nothing_shipped(monkeypatch, tmp_path):
+def nothing_shipped(ship_from, tmp_path):
     """No shipped student, whatever jaxsharp/assets holds today: every size is built with random weights."""
     empty = tmp_path / "no_students"
     empty.mkdir()
-    monkeypatch.setattr(loading, "SHIPPED_DIR", empty)
+    ship_from("student", empty)
 
 
 def _quality_file(path) -> str:
@@ -45,7 +44,7 @@ def test_end_to_end_tiny_frame_writes_schema_and_plot(nothing_shipped, tmp_path,
     assert isinstance(data["device"], str) and data["device"]
     assert data["size"] == [48, 64]  # [h, w] from --size WxH
     names = [r["name"] for r in data["results"]]
-    assert names[:3] == [f"student-{s}-x2 (random weights)" for s in student.SIZES]
+    assert names[:3] == [f"student_{s}_x2 (random weights)" for s in student.SIZES]
     assert names[3].startswith("teacher SwinIR-S x2 (random weights; whole frame")  # 24x32 LR fits in one crop
     assert names[4:7] == ["bicubic x2 (jax.image.resize)", "bicubic x2 (Pillow, uint8)", "unsharp mask (numpy)"]
     assert names[7] == "reference conv 3x3 64->64 on 24x32"
@@ -62,9 +61,9 @@ def test_end_to_end_tiny_frame_writes_schema_and_plot(nothing_shipped, tmp_path,
             assert row["achieved_gflops_per_s"] == pytest.approx(row["gflops_per_frame"] / row["ms_per_frame"] * 1e3)
     stdout = capsys.readouterr().out
     assert "| entry | ms / frame | FPS |" in stdout
-    assert "summary: student-small-x2 (random weights) is" in stdout and "faster per frame than the teacher" in stdout
+    assert "summary: student_small_x2 (random weights) is" in stdout and "faster per frame than the teacher" in stdout
     shares = stdout.split("as % of the reference conv")[1].splitlines()[0]
-    assert re.search(r"student-tiny-x2 \d+%, student-small-x2 \d+%, student-base-x2 \d+%", shares), shares
+    assert re.search(r"student_tiny_x2 \d+%, student_small_x2 \d+%, student_base_x2 \d+%", shares), shares
     assert "plotted 5 entries" in stdout  # tiny (by name), small (evaluate's 'student'), teacher, bicubic, unsharp
     with Image.open(png) as img:
         assert img.format == "PNG" and img.size[0] > 100
@@ -102,7 +101,7 @@ def test_extra_students_are_timed_under_their_run_name(nothing_shipped, tmp_path
     student.save(tmp_path / "my_run" / "export", model, config)
     entries = bench.build_entries((32, 48), batch=1, dtype=jnp.float32,
                                   extra_students=(str(tmp_path / "my_run" / "export"),))
-    extra = [e for e in entries if e.name.startswith("my-run (")]
+    extra = [e for e in entries if e.name.startswith("my_run (")]
     assert len(extra) == 1
     row = extra[0].run(1)
     assert row["ms_per_frame"] > 0 and row["gflops_per_frame"] > 0
@@ -129,15 +128,15 @@ def test_bfloat16_casts_params_and_inputs_and_computes_in_bfloat16(nothing_shipp
         assert jax.eval_shape(fn, *args).dtype == jnp.bfloat16, name  # nothing promotes back to float32
 
 
-def test_shipped_students_are_benchmarked_and_other_sizes_built(monkeypatch, tmp_path):
+def test_shipped_students_are_benchmarked_and_other_sizes_built(ship_from, tmp_path):
     shipped = tmp_path / "students"
     config = student.StudentConfig.from_size("tiny")
     student.save(shipped / "student_tiny_x2", student.build(config, rngs=nnx.Rngs(0)), config)
-    monkeypatch.setattr(loading, "SHIPPED_DIR", shipped)
+    ship_from("student", shipped)
     entries = bench.build_entries((32, 48), batch=1, dtype=jnp.float32)
     students = [e for e in entries if e.role == "student"]
-    assert [e.name for e in students] == ["student-tiny-x2", "student-small-x2 (random weights)",
-                                          "student-base-x2 (random weights)"]
+    assert [e.name for e in students] == ["student_tiny_x2", "student_small_x2 (random weights)",
+                                          "student_base_x2 (random weights)"]
     assert "student" in students[1].quality_methods  # small stays the default student
 
 
@@ -146,11 +145,11 @@ def test_quality_matching_and_errors(nothing_shipped, tmp_path):
     quality = _quality_file(tmp_path / "eval.json")
     set_name, psnr = bench.read_quality(quality, entries, None)
     assert set_name == "Set5"
-    assert psnr == {"student-tiny-x2 (random weights)": 36.4, "student-small-x2 (random weights)": 37.3,
+    assert psnr == {"student_tiny_x2 (random weights)": 36.4, "student_small_x2 (random weights)": 37.3,
                     "teacher SwinIR-S x2 (random weights; whole frame)": 38.1,
                     "bicubic x2 (jax.image.resize)": 33.69, "unsharp mask (numpy)": 34.2}
     assert bench.read_quality(quality, entries, "Set14")[1] == {
-        "student-small-x2 (random weights)": 32.9, "teacher SwinIR-S x2 (random weights; whole frame)": 33.8}
+        "student_small_x2 (random weights)": 32.9, "teacher SwinIR-S x2 (random weights; whole frame)": 33.8}
     with pytest.raises(bench.BenchError, match="no set 'Urban100'; sets there: Set5, Set14"):
         bench.read_quality(quality, entries, "Urban100")
     (tmp_path / "other.json").write_text(json.dumps({"results": [{"set": "Set5", "method": "lanczos",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from jaxsharp import demo, student
+from jaxsharp import demo, models
 
 
 def test_bundled_student_and_sample_exist():
     assert demo.SAMPLE.is_file()
-    assert "student_small_x2" in student.shipped_names()
+    assert "student_small_x2" in models.shipped()
 
 
 def test_demo_runs_and_the_student_wins(tmp_path, capsys):

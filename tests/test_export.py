@@ -81,13 +81,11 @@ def test_onnx_round_trip_two_sizes_in_onnxruntime(tmp_path, mode):
     assert student.StudentConfig.from_dict(sidecar) == loaded.config
 
 
-def test_missing_shipped_student_lists_what_is_available(monkeypatch, tmp_path, capsys):
-    from jaxsharp.student import loading
-
+def test_missing_shipped_student_lists_what_is_available(ship_from, tmp_path, capsys):
     shipped = tmp_path / "students"
     _student_dir(shipped)  # a shipped 'student_tiny_x2', so the message has something to list
     (shipped / "tiny_sharpen_x2").rename(shipped / "student_tiny_x2")
-    monkeypatch.setattr(loading, "SHIPPED_DIR", shipped)
+    ship_from("student", shipped)
     with pytest.raises(SystemExit) as exit_info:
         export.main(["--model", "student-small", "--format", "stablehlo", "--out", str(tmp_path / "m")])
     assert exit_info.value.code == 2

@@ -16,7 +16,7 @@ from flax import nnx
 from PIL import Image, ImageCms
 
 import jaxsharp
-from jaxsharp import cli, degrade, infer, metrics, png16, student
+from jaxsharp import cli, degrade, infer, metrics, models, png16, student
 from jaxsharp.checkpoint import flat_param_vars
 from jaxsharp.demo import SAMPLE
 from jaxsharp.image_io import read_image, read_image_rgb
@@ -106,9 +106,9 @@ def test_apply_is_pure_for_jit_and_vmap(students):
     np.testing.assert_allclose(mapped[1], np.asarray(model(x[1])), atol=1e-6)
 
 
-@pytest.mark.skipif("student_small_x2" not in student.shipped_names(), reason="student_small_x2 is not shipped yet")
+@pytest.mark.skipif("student_small_x2" not in models.shipped(), reason="student_small_x2 is not shipped yet")
 def test_shipped_student_tiles_equal_the_whole_frame():
-    model = student.load("student_small_x2")
+    model = models.load("student_small_x2")
     image = read_image_rgb(SAMPLE)[:200, :260]
     whole = infer.Sharpener(model, batch=1)([image])[0]
     tiled = infer.Sharpener(model, batch=4, tile=128)([image])[0]
@@ -158,8 +158,8 @@ def test_sharpen_api_keeps_the_structure_and_caches_its_engine(students):
 
 def test_bfloat16_within_a_tenth_of_a_db_of_float32_on_set5(shared_data, tmp_path):
     name = "student_small_x2"
-    if name in student.shipped_names():
-        model = student.load(name)
+    if name in models.shipped():
+        model = models.load(name)
     else:  # untrained `small` with a small random tail: an output near the blurry input, as a trained one is
         model = student.load(_save_student(tmp_path / "small", size="small", tail_std=1e-3))
         name = "random-init small x2"
@@ -196,18 +196,16 @@ def test_a_teacher_runs_in_both_tasks():
 # --- models by name ----------------------------------------------------------------------------------------------
 
 
-def test_names_pick_the_shipped_student_for_the_mode(tmp_path, monkeypatch):
-    from jaxsharp.student import loading
-
+def test_names_pick_the_shipped_student_for_the_mode(tmp_path, ship_from):
     _save_student(tmp_path / "student_tiny_x2", mode="sharpen")
     _save_student(tmp_path / "student_tiny_x2_sr", mode="sr")
-    monkeypatch.setattr(loading, "SHIPPED_DIR", tmp_path)
-    assert infer.load_model("student-tiny", mode="sharpen").mode == "sharpen"
-    assert infer.load_model("student-tiny", mode="sr").mode == "sr"
+    ship_from("student", tmp_path)
+    assert models.load("student-tiny", mode="sharpen").mode == "sharpen"
+    assert models.load("student-tiny", mode="sr").mode == "sr"
     with pytest.raises(FileNotFoundError, match="no shipped student-tiny at x3.*student_tiny_x2"):
-        infer.load_model("student-tiny", scale=3)
+        models.load("student-tiny", scale=3)
     with pytest.raises(ValueError, match="x2 model; --scale 4"):
-        infer.load_model(tmp_path / "student_tiny_x2", scale=4)
+        models.load(tmp_path / "student_tiny_x2", scale=4)
 
 
 # --- the command -----------------------------------------------------------------------------------------------
@@ -291,15 +289,15 @@ def test_a_decompression_bomb_is_refused_with_a_message(students, tmp_path, caps
     assert not (tmp_path / "big_sharp.png").exists()
 
 
-def test_usage_errors_exit_2(students, tmp_path, capsys, monkeypatch):
+def test_usage_errors_exit_2(students, tmp_path, capsys, ship_from):
     photo = _photo(tmp_path / "p.png")
-    monkeypatch.setattr(infer, "SHIPPED_TEACHERS", tmp_path / "no_teachers")  # as an install without the asset
+    ship_from("swinir", tmp_path / "no_teachers")  # as an install without the asset
     for argv in ([str(photo), "--no-such-option"], [str(photo), "--batch", "0"], [str(photo), "--mode", "blur"]):
         with pytest.raises(SystemExit) as info:
             infer.main(argv)
         assert info.value.code == 2
     assert infer.main([str(photo), "--model", "teacher"]) == 2
-    assert "python -m ports.swinir_torch" in capsys.readouterr().err
+    assert "jaxsharp port" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         cli.main(["unsharpen", str(photo)])
     assert info.value.code == 2
@@ -309,13 +307,13 @@ def test_the_shipped_teacher_is_the_project_swinir_s_x2():
     # `--model teacher` finds jaxsharp/assets/teachers/swinir_s_x2 (experiments/teacher_swinir_s_x2.py's export).
     from jaxsharp.teacher import Teacher
 
-    model = infer.load_model("teacher", mode="sharpen")
+    model = models.load("teacher", mode="sharpen")
     assert isinstance(model, Teacher)
     c = model.config
     assert (c.upscale, c.embed_dim, tuple(c.depths), c.window_size, c.upsampler) == (
         2, 60, (6, 6, 6, 6), 8, "pixelshuffledirect")
     with pytest.raises(FileNotFoundError, match="x3"):
-        infer.load_model("teacher", scale=3)
+        models.load("teacher", scale=3)
 
 
 def test_jaxsharp_command_runs_sharpen_and_reports_compiles(students, tmp_path, capsys):

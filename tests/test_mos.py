@@ -104,7 +104,7 @@ def test_mean_ci_closed_form():
 
 def test_prepare_same_crop_for_every_method_lossless(study_dir, data_root):
     from jaxsharp.degrade import bicubic_pair
-    from jaxsharp.evaluate import unsharp_mask
+    from jaxsharp.baselines import unsharp_mask
     from jaxsharp.image_io import read_image, read_image_rgb, to_uint8
 
     loaded = study.load(study_dir)

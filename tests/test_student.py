@@ -13,7 +13,7 @@ from flax import nnx
 
 from jaxsharp import degrade, student
 from jaxsharp.checkpoint import flat_param_vars, flat_params
-from jaxsharp.student import info, loading
+from jaxsharp.student import info
 from jaxsharp.student.model import Student, abstract
 from jaxsharp.student.resample import bicubic_upsample, pixel_unshuffle
 from jaxsharp.teacher.swinir import pixel_shuffle
@@ -270,20 +270,6 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match="config.json"):
         student.load(path)
 
-
-def test_shipped_names_resolve_with_either_separator(tmp_path, monkeypatch):
-    monkeypatch.setattr(loading, "SHIPPED_DIR", tmp_path / "students")
-    with pytest.raises(FileNotFoundError, match="no shipped student named 'student-small-x2'; available: none"):
-        student.load("student-small-x2")
-    config = student.StudentConfig.from_size("tiny")
-    student.save(tmp_path / "students" / "student-tiny-x2", student.build(config, rngs=nnx.Rngs(0)), config)
-    for name in ("student-tiny-x2", "student_tiny_x2"):
-        assert student.load(name).config == config
-    with pytest.raises(FileNotFoundError, match="available: student-tiny-x2"):
-        student.load("student_small_x2")
-
-
-# --- info -------------------------------------------------------------------------------------------------------
 
 def test_info_prints_params_and_flops_per_frame(capsys):
     assert info.main(["--size", "tiny", "--frame", "96x64"]) == 0

@@ -3,7 +3,7 @@
 For every HR image of the chosen sets (resolved as `jaxsharp.evaluate` does, from ../shared/data by default) the
 model input is made exactly as the evaluation makes it (`degrade.bicubic_pair(..., quantize=True)`), each method
 is `evaluate.make_method`'s, and `hr` is the HR image itself: the hidden reference of ACR-HR (ITU-T P.910).
-Every method of an image is shown on the same square crop: `evaluate.detail_crop_box` (the most gradient energy)
+Every method of an image is shown on the same square crop: `figures.detail_crop_box` (the most gradient energy)
 on the HR image, its corner and side aligned to the scale. Outputs are quantized to uint8 as the evaluation's
 and written as lossless PNGs under opaque ids (see jaxsharp.mos.study for the layout).
 
@@ -32,8 +32,8 @@ import numpy as np
 
 from jaxsharp import atomic
 from jaxsharp.degrade import MODES, bicubic_pair
-from jaxsharp.evaluate import (DEFAULT_DATA_ROOT, EvaluationError, SkipImage, detail_crop_box, list_images,
-                               make_method, resolve_sets)
+from jaxsharp.evaluate import DEFAULT_DATA_ROOT, EvaluationError, SkipImage, list_images, make_method, resolve_sets
+from jaxsharp.figures import detail_crop_box
 from jaxsharp.image_io import ImageReadError, read_image_rgb, write_image
 from jaxsharp.mos import study
 
@@ -104,7 +104,7 @@ def build_methods(methods: list[str], *, scale: int, mode: str, student_weights:
         raise PrepareError("a study needs at least two methods")
     if "teacher" in methods and not teacher_weights:
         raise PrepareError("method teacher needs --teacher-weights (jaxsharp/assets/teachers/swinir_s_x2, or "
-                           "the official SwinIR release converted with `python -m ports.swinir_torch`; see the README)")
+                           "the official SwinIR release converted with `jaxsharp port`; see the README)")
     weights = {"student": student_weights, "teacher": teacher_weights}
     built = {}
     for name in methods:

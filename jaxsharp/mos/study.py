@@ -18,6 +18,8 @@ import pathlib
 import random
 import re
 
+from jaxsharp.baselines import METHODS  # no JAX: the MOS CLI lists the methods without it
+
 FORMAT = "jaxsharp-mos-study"
 VERSION = 1
 MANIFEST = "study.json"
@@ -25,13 +27,13 @@ IMAGES = "images"
 ITEM_ID = re.compile(r"[0-9a-f]{16}")
 STUDY_ID = re.compile(r"[0-9a-f]{16}")
 # Every method a study can hold, in the order tables and charts list them (worst expected first; hr: the reference).
-METHOD_ORDER = ("bicubic", "lanczos", "unsharp", "student", "teacher", "hr")
+METHOD_ORDER = METHODS + ("hr",)
 # What `prepare` makes unless told otherwise (here, not in prepare.py, so the CLI can show them without JAX).
 # No teacher: the shipped one is weaker than the student (README, Shipped models). The student is the shipped
 # demo default.
 DEFAULT_METHODS = ("bicubic", "unsharp", "student", "hr")
 DEFAULT_SETS = ("categories", "Set14")
-DEFAULT_STUDENT = "student-small-x2"
+DEFAULT_STUDENT = "student_small_x2"
 DEFAULT_CROP = 256  # HR pixels
 DEFAULT_MARGIN = 32  # HR pixels of context around the crop
 

@@ -74,8 +74,8 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxsharp.student.info", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.student.info") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), help="one size (default: all registered sizes)")
     parser.add_argument("--scale", type=int, default=2)
     parser.add_argument("--mode", choices=MODES, default="sharpen")

@@ -1,7 +1,7 @@
 """Trained students on disk and in use: `save` / `load` a directory of config.json + params.npz, `LoadedStudent`.
 
-    model = jaxsharp.student.load("runs/small_x2/export")   # a directory written by `save`
-    model = jaxsharp.student.load("student-small-x2")       # shipped: jaxsharp/assets/students/student-small-x2/
+    model = jaxsharp.student.load("runs/small_x2/export")   # a directory written by `save` (shipped ones by name:
+                                                            # jaxsharp.models.load("student_small_x2"))
     y = model(x)                                            # x [N, H, W, 3] in [0, 1] -> raw output, not clipped
     y = model(x, tile=512)                                  # large frames in tiles (exact with the default overlap)
 
@@ -15,35 +15,31 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
 import zipfile
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from jaxsharp import atomic
 from jaxsharp.checkpoint import flat_params, flat_state, load_flat_params
+from jaxsharp.loaded_model import LoadedModel, TrainingSpec
 from jaxsharp.student.config import StudentConfig
-from jaxsharp.student.model import Student, abstract
-from jaxsharp.tiling import tiled_apply
+from jaxsharp.student.model import Student, abstract, build
 
 CONFIG_FILE = "config.json"
 PARAMS_FILE = "params.npz"
-SHIPPED_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets" / "students"
-_SHIPPED_NAME = re.compile(r"^student[-_][a-z0-9]+[-_]x\d+([-_][a-z0-9]+)*$")
 
 
-class LoadedStudent:
-    """A student with its parameters split out, so that `apply` is a pure function of (params, x)."""
+class LoadedStudent(LoadedModel):
+    """A student with its parameters split out, so that `apply` is a pure function of (params, x); the interface
+    is `jaxsharp.loaded_model.LoadedModel`'s."""
+
+    family = "student"
+    role = "student"
 
     def __init__(self, model: Student, *, source: str = "", meta: dict | None = None):
+        super().__init__(model, source=source, meta=meta)
         self.config: StudentConfig = model.config
-        self.source = source
-        self.meta = dict(meta or {})
-        self.graphdef, self.params = nnx.split(model, nnx.Param)
-        self._apply_jit = jax.jit(self.apply)
 
     @property
     def scale(self) -> int:
@@ -53,47 +49,13 @@ class LoadedStudent:
     def mode(self) -> str:
         return self.config.mode
 
-    def apply(self, params, x: jax.Array) -> jax.Array:
-        """Pure forward, see `Student.__call__` for shapes (sharpen: H, W must be multiples of the scale)."""
-        return nnx.merge(self.graphdef, params)(x)
+    @property
+    def block(self) -> int:
+        return self.config.block
 
-    def default_overlap(self) -> int:
-        """Tile overlap (input pixels) whose dropped quarter covers the receptive radius: tiled == whole image."""
-        overlap = 4 * self.config.receptive_radius
-        step = self.config.block
-        return -(-overlap // step) * step
-
-    def __call__(self, x, *, tile: int | None = None, overlap: int | None = None) -> jax.Array:
-        """x [N, H, W, 3] float in [0, 1] -> [N, H, W, 3] (sharpen) or [N, sH, sW, 3] (sr), raw (not clipped).
-
-        sharpen mode accepts any H, W: the frame is reflect-padded to a multiple of the block and the output cropped.
-        tile: run in tiles of this many input pixels (compiles once per tile shape); overlap None = the exact one.
-        """
-        x = jnp.asarray(x, jnp.float32)
-        if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"student input must be [N, H, W, 3], got shape {tuple(x.shape)}")
-        h, w = x.shape[1], x.shape[2]
-        s = self.config.out_block
-        if self.mode == "sharpen":
-            pad_h, pad_w = -h % s, -w % s
-            if pad_h or pad_w:
-                x = jnp.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
-            if tile is not None:
-                tile = -(-tile // s) * s  # space-to-depth blocks must line up across tiles
-        if overlap is None:
-            overlap = self.default_overlap()
-        elif self.mode == "sharpen":
-            overlap = -(-overlap // s) * s
-        if tile is None or (tile >= x.shape[1] and tile >= x.shape[2]):
-            y = self._apply_jit(self.params, x)
-        else:
-            if tile <= overlap:
-                raise ValueError(f"tile {tile} must be larger than the overlap {overlap} (this student's exact "
-                                 f"overlap is {self.default_overlap()} input pixels)")
-            out_scale = 1 if self.mode == "sharpen" else s
-            y = jnp.asarray(tiled_apply(lambda t: self._apply_jit(self.params, t), x, tile=tile, overlap=overlap,
-                                        scale=out_scale))
-        return y[:, :h, :w] if self.mode == "sharpen" else y
+    @property
+    def receptive_radius(self) -> int:
+        return self.config.receptive_radius
 
 
 def _as_flat(model_or_params) -> dict[str, np.ndarray]:
@@ -131,33 +93,6 @@ def save(directory: str | os.PathLike, model_or_params, config: StudentConfig, *
     return directory
 
 
-def shipped_names() -> list[str]:
-    """Names of the students shipped in jaxsharp/assets/students (each a saved student directory)."""
-    if not SHIPPED_DIR.is_dir():
-        return []
-    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / CONFIG_FILE).is_file())
-
-
-def _canonical(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
-def resolve(name_or_path: str | os.PathLike) -> pathlib.Path:
-    """The student directory for a path, or for a shipped name such as 'student-small-x2' / 'student_small_x2'."""
-    path = pathlib.Path(name_or_path)
-    if path.is_dir():
-        return path
-    name = str(name_or_path)
-    if _SHIPPED_NAME.match(name.lower()):
-        matches = [n for n in shipped_names() if _canonical(n) == _canonical(name)]
-        if matches:
-            return SHIPPED_DIR / matches[0]
-        available = ", ".join(shipped_names()) or "none"
-        raise FileNotFoundError(f"no shipped student named {name!r}; available: {available}")
-    raise FileNotFoundError(f"{path}: no such student directory (and not a shipped name like 'student-small-x2'; "
-                            f"available: {', '.join(shipped_names()) or 'none'})")
-
-
 def read_config(directory: pathlib.Path) -> tuple[StudentConfig, dict]:
     config_file = directory / CONFIG_FILE
     if not config_file.is_file():
@@ -179,14 +114,30 @@ def read_params(params_file: pathlib.Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{params_file}: corrupt or unreadable student weights ({type(e).__name__}: {e})") from None
 
 
-def load(name_or_path: str | os.PathLike) -> LoadedStudent:
-    """Loads a student saved by `save` (a directory) or shipped with jaxsharp (a name like 'student-small-x2').
+def load(path: str | os.PathLike) -> LoadedStudent:
+    """Loads a student saved by `save` (a directory; shipped ones by name: `jaxsharp.models.load`).
 
     Raises FileNotFoundError / ValueError with one line naming the missing or bad file.
     """
-    directory = resolve(name_or_path)
+    directory = pathlib.Path(path)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such student directory")
     config, meta = read_config(directory)
     params_file = directory / PARAMS_FILE
     model = abstract(config)  # shapes only: the weights come from the file
     load_flat_params(model, read_params(params_file), source=str(params_file))
     return LoadedStudent(model, source=str(directory), meta=meta)
+
+
+def training_spec(config) -> TrainingSpec:
+    """The trainer's view of config.model.kind "student": StudentConfig.from_size(config.model.student["size"],
+    scale=data.scale, mode=data.mode, **the other config.model.student fields)."""
+    fields = dict(config.model.student)
+    size = fields.pop("size")
+    student_config = StudentConfig.from_size(size, scale=config.data.scale, mode=config.data.mode, **fields)
+    return TrainingSpec(
+        build=lambda rngs: build(student_config, rngs=rngs),
+        forward=lambda model, x: model(x),
+        export=lambda directory, model: save(directory, model, student_config, overwrite=True),
+        name="student",
+    )

@@ -15,46 +15,65 @@ import os
 import pathlib
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from jaxsharp import atomic
-from jaxsharp.checkpoint import load_flat_params, restore_params, save_params
+from jaxsharp.checkpoint import flat_params as flat_params_of, load_flat_params, restore_params, save_params
+from jaxsharp.loaded_model import LoadedModel, TrainingSpec
 from jaxsharp.teacher.swinir import PAD_MODES, SwinIR, SwinIRConfig, forward
-from jaxsharp.tiling import tiled_apply
 
 __all__ = ["Teacher", "load", "save", "SwinIR", "SwinIRConfig"]
 
 
-class Teacher:
-    """A SwinIR model with its parameters split out, so that `apply` is a pure function of (params, x)."""
+class Teacher(LoadedModel):
+    """A SwinIR model with its parameters split out, so that `apply` is a pure function of (params, x); the
+    interface is `jaxsharp.loaded_model.LoadedModel`'s (an sr model with an unbounded receptive field)."""
+
+    family = "swinir"
+    role = "teacher"
 
     def __init__(self, model: SwinIR, *, pad: str = "reflect", source: str = ""):
         if pad not in PAD_MODES:
             raise ValueError(f"unknown pad mode {pad!r}; choose one of {PAD_MODES}")
+        super().__init__(model, source=source)
         self.config: SwinIRConfig = model.config
         self.pad = pad
-        self.source = source
-        self.graphdef, self.params = nnx.split(model, nnx.Param)
-        self._apply_jit = jax.jit(self.apply)
 
     @property
     def scale(self) -> int:
         return self.config.upscale
 
+    @property
+    def mode(self) -> str:
+        return "sr"
+
+    @property
+    def in_chans(self) -> int:
+        return self.config.in_chans
+
+    def describe(self) -> dict:
+        return {**super().describe(), "pad": self.pad}
+
     def apply(self, params, x: jax.Array) -> jax.Array:
         """Pure forward: x [N, H, W, C] float32 in [0, 1] (any H, W) -> raw output [N, sH, sW, C]."""
         return forward(nnx.merge(self.graphdef, params), x, self.pad)
 
-    def __call__(self, x, *, tile: int | None = None, overlap: int = 32) -> jax.Array:
-        x = jnp.asarray(x, jnp.float32)
-        if x.ndim != 4 or x.shape[-1] != self.config.in_chans:
-            raise ValueError(f"teacher input must be [N, H, W, {self.config.in_chans}], got shape {tuple(x.shape)}")
-        if tile is None or (tile >= x.shape[1] and tile >= x.shape[2]):
-            return self._apply_jit(self.params, x)
-        return jnp.asarray(tiled_apply(lambda t: self._apply_jit(self.params, t), x, tile=tile, overlap=overlap,
-                                       scale=self.scale))
+
+def training_spec(config) -> TrainingSpec:
+    """The trainer's view of config.model.kind "swinir": SwinIR(**config.model.swinir) trained from scratch, sr mode
+    at its own upscale."""
+    swinir_config = SwinIRConfig(**config.model.swinir)
+    scale, mode = config.data.scale, config.data.mode
+    if swinir_config.upscale != scale or mode != "sr":
+        raise ValueError(f"a SwinIR model is trained in sr mode at its own upscale; got data.mode={mode!r}, "
+                         f"data.scale={scale}, model.swinir.upscale={swinir_config.upscale}")
+    return TrainingSpec(
+        build=lambda rngs: SwinIR(swinir_config, rngs=rngs),
+        forward=lambda model, x: forward(model, x),
+        export=lambda directory, model: save(directory, swinir_config, flat_params_of(model), overwrite=True),
+        name="teacher",
+    )
 
 
 def build(config: SwinIRConfig, flat_params: dict[str, np.ndarray], *, pad: str = "reflect",
