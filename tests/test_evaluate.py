@@ -14,7 +14,8 @@ from jaxsharp import evaluate
 from jaxsharp.image_io import read_image_rgb, write_image
 
 SWINIR_M_X2 = ("teacher_outputs", "swinir_set5", "classicalSR_SwinIR-M_x2_DIV2K")
-RESULT_KEYS = {"set", "method", "scale", "mode", "degradation", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images", "images"}
+RESULT_KEYS = {"set", "method", "scale", "mode", "degradation", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images",
+               "images"}
 
 
 def _small_hr_dir(shared_data, tmp_path, names=("butterfly", "bird"), size=64):
