@@ -5,6 +5,8 @@
 Each T91 image is degraded as in evaluation (`bicubic_pair(hr, 2, "sharpen", quantize=True)`: MATLAB bicubic
 down and up on uint8), sharpened with `evaluate.unsharp_mask(blurry, sigma, amount, threshold)` and measured with
 `metrics.psnr_y(..., crop_border=2)`. The x2 "sr" bicubic image is the same image, so one tuning serves both modes.
+`--degradation NAME` tunes for another registered degradation (`degrade.pair`, seeded per image by its file stem as
+evaluate does); the table below is bicubic's.
 T91 is training data only: no benchmark image is looked at.
 
 Result (T91, 91 images, x2; PSNR-Y of the blurry input itself: 32.237 dB):
@@ -34,8 +36,7 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jaxsharp import metrics  # noqa: E402
-from jaxsharp.degrade import bicubic_pair  # noqa: E402
+from jaxsharp import degrade, metrics  # noqa: E402
 from jaxsharp.evaluate import DEFAULT_DATA_ROOT, list_images, unsharp_mask  # noqa: E402
 from jaxsharp.image_io import read_image_rgb  # noqa: E402
 
@@ -48,9 +49,11 @@ SCALE = 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-dir", default=str(DEFAULT_DATA_ROOT / "train" / "T91"))
+    parser.add_argument("--degradation", default=degrade.DEFAULT, choices=sorted(degrade.DEGRADATIONS))
     args = parser.parse_args(argv)
 
-    pairs = [bicubic_pair(read_image_rgb(p), SCALE, "sharpen", quantize=True)
+    pairs = [degrade.pair(args.degradation, read_image_rgb(p), SCALE, "sharpen", quantize=True,
+                          seed=degrade.image_seed(p.stem))
              for p in list_images(pathlib.Path(args.train_dir))]
     baseline = np.mean([metrics.psnr_y(blurry, hr, crop_border=SCALE) for blurry, hr in pairs])
     print(f"{len(pairs)} images; blurry input PSNR-Y {baseline:.3f} dB")

@@ -3,7 +3,7 @@
 One image's path through this module:
   ImageFolderSource[i]            float32 RGB [H, W, 3] in [0, 1]   (any readable file, via image_io)
   -> random_crop_augment           [crop, crop, 3]: reflect-pad if small, random crop, one of the 8 dihedral transforms
-  -> degrade.bicubic_pair          {"input": [h, w, 3], "target": [crop, crop, 3]}
+  -> degrade.pair(degradation)     {"input": [h, w, 3], "target": [crop, crop, 3]}  (default "bicubic": bicubic_pair)
   -> grain Batch(drop_remainder)   {"input": [B, h, w, 3], "target": [B, crop, crop, 3]} float32, static shapes
 
 With a teacher cache (distillation, see teacher_cache.py), each record is (hr, cached teacher output) at the same size,
@@ -12,9 +12,10 @@ cropped and transformed together by one draw, and batches gain "teacher" [B, cro
 truth) can join as extra records with target_weight 0; their "target" is a copy of the teacher crop (static shapes).
 
 Randomness comes only from grain's per-record generator (Philox keyed by seed + the record's position in the sampled
-stream), so the same seed and worker_count give identical batches (worker_count 0 and 1 agree; with more workers
-each worker batches its own share of records), and the iterator state (`get_state` / `set_state`) restores the exact
-stream. Records are sharded over `jax.process_index()` / `jax.process_count()` by default.
+stream; a random degradation draws from it after the crop), so the same seed and worker_count give identical batches
+(worker_count 0 and 1 agree; with more workers each worker batches its own share of records), and the iterator
+state (`get_state` / `set_state`) restores the exact stream. Records are sharded over `jax.process_index()` /
+`jax.process_count()` by default.
 
 Choices:
 - Images smaller than the crop are reflect-padded up to the crop size (centred) rather than skipped, so small sets
@@ -189,20 +190,27 @@ def _check_crop_config(crop_size: int, scale: int, mode: str) -> None:
 
 
 class CropAugmentDegrade(grain.transforms.RandomMap):
-    """grain transform: float32 RGB image -> {"input", "target"} training pair, random from grain's per-record rng."""
+    """grain transform: float32 RGB image -> {"input", "target"} training pair, random from grain's per-record rng.
 
-    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False):
+    degradation: a `degrade.DEGRADATIONS` name; it draws from the record's rng after the crop and dihedral draws.
+    """
+
+    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False,
+                 degradation: str = degrade.DEFAULT):
         _check_crop_config(crop_size, scale, mode)
+        degrade.get(degradation)  # an unknown name fails here, not in a worker
         self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
+        self.degradation = degradation
 
     def random_map(self, element: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         target = random_crop_augment(element, rng, crop_size=self.crop_size)
-        model_input, target = degrade.bicubic_pair(target, self.scale, self.mode, quantize=self.quantize)
+        model_input, target = degrade.pair(self.degradation, target, self.scale, self.mode, quantize=self.quantize,
+                                           seed=rng)
         return {"input": np.asarray(model_input, np.float32), "target": np.asarray(target, np.float32)}
 
     def __repr__(self) -> str:
         return (f"CropAugmentDegrade(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
-                f"quantize={self.quantize})")
+                f"quantize={self.quantize}, degradation={self.degradation!r})")
 
 
 # --- distillation: records with teacher outputs -------------------------------------------------------------------
@@ -213,11 +221,12 @@ class TeacherCacheSource:
     hr is the image mod-cropped to the scale (what the teacher's input was made from), teacher the cached output of the
     same size (teacher_cache.build_teacher_cache with this source's root). Every image must be cached: missing files
     are reported when the source is made, a cached output of the wrong size when it is read (a stale cache).
-    cache: keep decoded pairs in memory (default: the wrapped source's setting).
+    degradation: the loader's; a cache whose teacher saw another degradation's lr is refused (manifests from before
+    the key existed are "bicubic"). cache: keep decoded pairs in memory (default: the wrapped source's setting).
     """
 
     def __init__(self, source: ImageFolderSource, cache_dir: str | os.PathLike, *, scale: int,
-                 cache: bool | None = None):
+                 cache: bool | None = None, degradation: str = degrade.DEFAULT):
         if not hasattr(source, "paths") or not hasattr(source, "root"):
             raise TypeError(f"a teacher cache needs an image-folder source (with paths and root), got {source!r}")
         self.source, self.scale = source, int(scale)
@@ -225,6 +234,10 @@ class TeacherCacheSource:
         manifest = teacher_cache.read_manifest(self.cache_dir)
         if manifest.get("scale") != self.scale:
             raise ValueError(f"{self.cache_dir}: teacher cache is for x{manifest.get('scale')}, the loader is x{scale}")
+        cached_degradation = manifest.get("degradation", degrade.DEFAULT)
+        if cached_degradation != degradation:
+            raise ValueError(f"{self.cache_dir}: teacher cache was made with degradation {cached_degradation!r}, the "
+                             f"loader uses {degradation!r} (rebuild it with teacher_cache.build_teacher_cache)")
         if not manifest.get("complete"):
             warnings.warn(f"{self.cache_dir}: teacher cache build did not finish (missing outputs are reported below)",
                           stacklevel=2)
@@ -343,9 +356,12 @@ class CropAugmentDegradeDistill(grain.transforms.RandomMap):
     0); {"lr", "teacher"} (OfficialPairSource: input from the lr crop, target = teacher crop with weight 0).
     """
 
-    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False):
+    def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False,
+                 degradation: str = degrade.DEFAULT):
         _check_crop_config(crop_size, scale, mode)
+        degrade.get(degradation)
         self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
+        self.degradation = degradation
 
     def random_map(self, element, rng: np.random.Generator) -> dict[str, np.ndarray]:
         if isinstance(element, dict) and "lr" in element:
@@ -353,8 +369,7 @@ class CropAugmentDegradeDistill(grain.transforms.RandomMap):
                                                        crop_size=self.crop_size, scale=self.scale)
             model_input = lr
             if self.mode == "sharpen":  # the blurry image as bicubic_pair makes it from its own lr
-                model_input = np.clip(degrade.imresize_np(lr, float(self.scale), round_between_axes=self.quantize),
-                                      0.0, 1.0)
+                model_input = degrade.sharpen_input(lr, self.scale, quantize=self.quantize)
             target, weights = teacher, (0.0, 1.0)
         else:
             if isinstance(element, dict):
@@ -364,14 +379,15 @@ class CropAugmentDegradeDistill(grain.transforms.RandomMap):
             else:
                 target = random_crop_augment(element, rng, crop_size=self.crop_size)
                 teacher, weights = np.zeros_like(target), (1.0, 0.0)
-            model_input, target = degrade.bicubic_pair(target, self.scale, self.mode, quantize=self.quantize)
+            model_input, target = degrade.pair(self.degradation, target, self.scale, self.mode,
+                                               quantize=self.quantize, seed=rng)
         return {"input": np.asarray(model_input, np.float32), "target": np.ascontiguousarray(target, np.float32),
                 "teacher": np.ascontiguousarray(teacher, np.float32),
                 "target_weight": np.float32(weights[0]), "teacher_weight": np.float32(weights[1])}
 
     def __repr__(self) -> str:
         return (f"CropAugmentDegradeDistill(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
-                f"quantize={self.quantize})")
+                f"quantize={self.quantize}, degradation={self.degradation!r})")
 
 
 class SkipUnreadable:
@@ -458,6 +474,7 @@ def make_train_loader(
     teacher_cache_dir: str | os.PathLike | None = None,
     official_pairs: OfficialPairSource | None = None,
     skip_unreadable: bool = True,
+    degradation: str = degrade.DEFAULT,
 ) -> grain.DataLoader:
     """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
 
@@ -468,6 +485,8 @@ def make_train_loader(
     worker processes (spawned: a script using them needs an `if __name__ == "__main__":` guard).
     shard_options None shards records over JAX processes (grain.sharding.ShardByJaxProcess, equal shard sizes).
     quantize: round the degraded input to uint8 levels, as benchmark LR files are (degrade.bicubic_pair).
+    degradation: how inputs are made from the crops, a `degrade.DEGRADATIONS` name (default "bicubic"); the same
+    seed gives the same degraded inputs.
     read_threads: threads decoding files per process; the read-ahead buffer is bounded to a few batches because
     decoded full-size images are large (a 2K DIV2K image is 33 MB as float32).
 
@@ -475,6 +494,8 @@ def make_train_loader(
     teacher_cache.build_teacher_cache): batches gain "teacher", "target_weight" and "teacher_weight" (batch_shapes
     with teacher=True). official_pairs: extra records with a teacher output and no ground truth (target_weight 0),
     mixed into the same shuffled stream. Without either, batches are exactly {"input", "target"} as above.
+    A teacher cache must have been made with the same degradation; official pairs (bicubic LR files) only with
+    "bicubic".
 
     skip_unreadable: a record whose file cannot be decoded (image_io.ImageReadError: corrupt pixel data, a stale
     teacher output) is dropped with a warning naming the file, and the batch is filled from the next records; the
@@ -490,14 +511,19 @@ def make_train_loader(
         raise ValueError(f"worker_count must be >= 0, got {worker_count}")
     distill = teacher_cache_dir is not None or official_pairs is not None
     transform_class = CropAugmentDegradeDistill if distill else CropAugmentDegrade
-    transform = transform_class(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize)
+    transform = transform_class(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
+                                degradation=degradation)
     _warn_small_images(source, crop_size)
     if distill:
         if teacher_cache_dir is not None:
-            source = TeacherCacheSource(source, teacher_cache_dir, scale=scale)
+            source = TeacherCacheSource(source, teacher_cache_dir, scale=scale, degradation=degradation)
         if official_pairs is not None:
             if official_pairs.scale != scale:
                 raise ValueError(f"official pairs are x{official_pairs.scale}, the loader is x{scale}")
+            if degradation != "bicubic":
+                # Their inputs are the published bicubic LR files: mixing them in would train on two degradations.
+                raise ValueError(f"official pairs have bicubic LR inputs; they cannot join a loader with degradation "
+                                 f"{degradation!r}")
             source = ConcatSource([source, official_pairs])
     operations = [transform, grain.transforms.Batch(batch_size=batch_size, drop_remainder=True)]
     if skip_unreadable:

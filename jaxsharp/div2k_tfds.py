@@ -8,7 +8,9 @@ encodes from file bytes or PIL images, and `tfds.data_source` decodes with PIL.
     source = div2k_local_source(data_dir="~/tensorflow_datasets", split="train")   # float32 RGB records
     loader = data.make_train_loader(source, crop_size=96, scale=2, mode="sr", batch_size=16, seed=0)
 
-Only the HR images are stored: the training pairs are made on the fly by `degrade.bicubic_pair`.
+Only the HR images are stored: the training pairs are made on the fly by `degrade.pair` (the configured
+degradation). Training selects this source with `config.data.source = "div2k"` (`train_lib.train_source`, which
+imports this module only then: the default folder source never loads tensorflow-datasets).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@
 Every input is rebuilt from the HR images with `degrade.bicubic_pair(..., quantize=True)` (MATLAB bicubic on
 uint8, which reproduces the official Set5/Set14 LR files bit for bit); B100/Urban100's shipped LR files are not
 the standard ones and are never read. GT is the HR mod-cropped to the scale; `crop_border` = scale.
+`--degradation NAME` makes the inputs with another registered degradation instead (`degrade.pair`, seeded per image
+by `degrade.image_seed` of its file stem); the name is recorded in every result row. The default, bicubic, is the
+literature's protocol above.
 
 Methods: `baselines.METHODS` (bicubic, lanczos, unsharp: jaxsharp/baselines.py; student, teacher: a model from
 `models.load`, run by the inference engine exactly as `jaxsharp sharpen` runs it, padding and mode adapters
@@ -27,8 +30,8 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, baselines, image_io, metrics
-from jaxsharp.degrade import MODES, bicubic_pair
+from jaxsharp import atomic, baselines, degrade, image_io, metrics
+from jaxsharp.degrade import MODES
 from jaxsharp.engine import Sharpener
 from jaxsharp.figures import detail_crop_box, save_crop_rows
 from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb,
@@ -173,18 +176,21 @@ def _check_measurable(what: str, h: int, w: int, scale: int) -> None:
 
 def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, method_name: str, scale: int,
                  mode: str, save_dir: str | os.PathLike | None = None, gray_as_is: bool = False,
-                 progress: bool = True, figure_rows: int = 4, crop_size: int = 96) -> dict:
+                 progress: bool = True, figure_rows: int = 4, crop_size: int = 96,
+                 degradation: str = degrade.DEFAULT) -> dict:
     """Evaluates `method` on every image of `hr_dir`; returns the result dict (means and per-image metrics).
 
     Unreadable files, and images too small to measure (`min_measurable_side`), are skipped with an
     UnreadableImageWarning naming them. With save_dir, outputs go to
     save_dir/<set>/<name>.png and a side-by-side crop figure to save_dir/<set>_crops.png.
     gray_as_is: Y metrics of single-channel HR files are measured on the grey values (metrics `gray=True`).
+    degradation: how the inputs are made (a `degrade.DEGRADATIONS` name; default bicubic), recorded in the result.
     """
     from tqdm import tqdm
 
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
+    degrade.get(degradation)
     hr_dir = pathlib.Path(hr_dir)
     images, crops = [], []
     out_dir = pathlib.Path(save_dir) / set_name if save_dir is not None else None
@@ -198,7 +204,8 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
                 hh, hw = hh - hh % scale, hw - hw % scale
                 what += f" ({hw}x{hh} mod-cropped)"
             _check_measurable(what, hh, hw, scale)
-            inp, target = bicubic_pair(hr, scale, mode, quantize=True)
+            inp, target = degrade.pair(degradation, hr, scale, mode, quantize=True,
+                                       seed=degrade.image_seed(path.stem))
             output = method(path.stem, inp)
             if method_name == "predictions":
                 oh, ow = output.shape[:2]
@@ -237,7 +244,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
         save_crop_rows(pathlib.Path(save_dir) / f"{set_name.replace('/', '_')}_crops.png",
                           f"{set_name} x{scale} {mode}: {method_name}", crops)
     return {
-        "set": set_name, "method": method_name, "scale": scale, "mode": mode,
+        "set": set_name, "method": method_name, "scale": scale, "mode": mode, "degradation": degradation,
         **{key: _mean([r[key] for r in images]) for key in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")},
         "n_images": len(images), "images": images,
     }
@@ -267,10 +274,11 @@ def resolve_sets(names: list[str], data_root: pathlib.Path) -> list[tuple[str, p
 
 
 def markdown_table(results: list[dict]) -> str:
-    lines = ["| set | method | scale | mode | images | PSNR-Y | SSIM-Y | PSNR-RGB | SSIM-RGB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | method | scale | mode | degradation | images | PSNR-Y | SSIM-Y | PSNR-RGB | SSIM-RGB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['set']} | {r['method']} | x{r['scale']} | {r['mode']} | {r['n_images']} | "
+        lines.append(f"| {r['set']} | {r['method']} | x{r['scale']} | {r['mode']} | "
+                     f"{r.get('degradation', degrade.DEFAULT)} | {r['n_images']} | "
                      f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['psnr_rgb']:.2f} | {r['ssim_rgb']:.4f} |")
     return "\n".join(lines)
 
@@ -299,6 +307,10 @@ def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.Argument
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--mode", default="sr", choices=MODES,
                    help="sr: input is the lr image; sharpen: input is the bicubic-blurred image at HR size")
+    # Checked after parsing (not argparse choices) so that a bad name is one line, as the other errors.
+    p.add_argument("--degradation", default=degrade.DEFAULT, metavar="NAME",
+                   help=f"how inputs are made from the HR images, one of: {', '.join(sorted(degrade.DEGRADATIONS))} "
+                        "(default: %(default)s, the literature's)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--sets", default="Set5,Set14",
                        help=f"comma-separated: {', '.join(BENCHMARK_SETS)}, categories, categories/<name>")
@@ -320,6 +332,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.evalu
     args = parser.parse_args(argv)
     image_io.ignore_decompression_bomb_warning()
     try:
+        try:
+            degrade.get(args.degradation)
+        except ValueError as e:
+            raise EvaluationError(str(e)) from None
         if args.hr_dir:
             hr_dir = pathlib.Path(args.hr_dir)
             if not hr_dir.is_dir():
@@ -351,7 +367,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.evalu
         for set_name, folder in sets:
             results.append(evaluate_set(set_name, folder, method, method_name=args.method, scale=args.scale,
                                         mode=args.mode, save_dir=args.save_dir, gray_as_is=args.gray_as_is,
-                                        progress=not args.no_progress))
+                                        progress=not args.no_progress, degradation=args.degradation))
     print(markdown_table(results))
     if args.json:
         write_json(args.json, results)

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from jaxsharp import models
-from jaxsharp.engine import DEFAULT_BATCH, DEFAULT_BUCKET, DTYPES, MODES, Sharpener  # noqa: F401  (the API's names)
+from jaxsharp.engine import DEFAULT_BATCH, DEFAULT_BUCKET, Sharpener
 
 DEFAULT_MODEL = models.DEFAULT_STUDENT
 

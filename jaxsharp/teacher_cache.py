@@ -3,13 +3,15 @@
     build_teacher_cache(teacher, source.paths, "cache/swinir_s_x2", root=source.root, scale=2)
     data.make_train_loader(source, ..., teacher_cache_dir="cache/swinir_s_x2")
 
-One training image's path: hr = mod_crop(image, s); lr = bicubic_pair(hr, s, "sr")[0]; out = teacher(lr) under the
-x8 geometric self-ensemble, clipped to [0, 1]; written as `<relative path>.png` (suffix replaced), 16 bits per
-channel so the cache adds no 8-bit rounding to the distillation target. The teacher always sees the bicubic lr, so
-one cache serves students of both modes (sharpen students are trained on imresize(lr) of the same crop).
+One training image's path: hr = mod_crop(image, s); lr = degrade.pair(degradation, hr, s, "sr",
+seed=image_seed(relative path))[0] (default "bicubic": bicubic_pair's lr); out = teacher(lr) under the x8 geometric
+self-ensemble, clipped to [0, 1]; written as `<relative path>.png` (suffix replaced), 16 bits per channel so the cache
+adds no 8-bit rounding to the distillation target. The teacher always sees the degradation's sr-mode lr, so one cache
+serves students of both modes (sharpen students are trained on the sharpen-mode input of the same crop).
 
 manifest.json records what made the outputs: the teacher (source path, config, pad mode, a sha256 of its
-parameters), scale, self-ensemble, tiling and quantize settings. A cache whose manifest differs from the current
+parameters), scale, degradation, self-ensemble, tiling and quantize settings (a manifest without "degradation",
+written before it was recorded, is a "bicubic" one). A cache whose manifest differs from the current
 request is stale: its outputs are deleted and rebuilt. A matching one is resumed: outputs already written are kept
 (each file is written atomically, so an interrupted run leaves only whole files).
 
@@ -161,19 +163,22 @@ def _clear_outputs(cache_dir: pathlib.Path) -> None:
 def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache_dir: str | os.PathLike, *,
                         scale: int, mode: str = "sr", root: str | os.PathLike | None = None,
                         self_ensemble: bool = True, tile: int | None = None, overlap: int = 32,
-                        quantize: bool = False, progress: bool = True) -> dict:
+                        quantize: bool = False, degradation: str = degrade.DEFAULT, progress: bool = True) -> dict:
     """Writes the teacher's output for every image to `cache_dir` (resumable), returns the manifest.
 
     teacher: a `jaxsharp.teacher.Teacher` (any object with .config.upscale, .params, __call__(x, tile=, overlap=)).
     image_paths: the training images; each is cached as cache_name(path relative to `root`) (default: their
       common folder; pass the ImageFolderSource's root so the loader finds them).
     scale: must be the teacher's. mode: the students it serves ("sr" or "sharpen"); the cache is the same for both
-      (the teacher always sees the bicubic lr), so it is checked but not recorded.
+      (the teacher always sees the degradation's sr-mode lr), so it is checked but not recorded.
     tile / overlap: run the teacher in tiles (`Teacher.__call__`); None runs each image whole (one compile per
       image shape and orientation). quantize: round the teacher's lr input to uint8 levels (degrade.bicubic_pair).
+    degradation: a `degrade.DEGRADATIONS` name, recorded; a cache made with another is stale and rebuilt. Each
+      image's randomness (if any) is seeded by `degrade.image_seed` of its relative path.
     """
     if mode not in degrade.MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(degrade.MODES)}")
+    degrade.get(degradation)
     teacher_scale = int(teacher.config.upscale)
     if int(scale) != teacher_scale:
         raise ValueError(f"scale {scale} does not match the teacher's x{teacher_scale}")
@@ -197,10 +202,11 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
     cache_dir = pathlib.Path(cache_dir)
     key = {"format": _FORMAT, "version": _VERSION, "teacher": teacher_identity(teacher), "scale": teacher_scale,
            "self_ensemble": bool(self_ensemble), "tile": tile, "overlap": overlap if tile else None,
-           "quantize": bool(quantize)}
+           "quantize": bool(quantize), "degradation": degradation}
     key = json.loads(json.dumps(key))  # as the manifest will read back (tuples become lists)
     if cache_dir.exists() and any(cache_dir.iterdir()):
         old = read_manifest(cache_dir)  # refuses a non-empty folder that is not a cache: nothing there is deleted
+        old.setdefault("degradation", degrade.DEFAULT)  # written before the key existed: bicubic, still valid
         if {k: old.get(k) for k in key} != key:
             changed = sorted(k for k in key if old.get(k) != key[k])
             warnings.warn(f"teacher cache {cache_dir} is stale ({', '.join(changed)} changed): rebuilding it",
@@ -227,7 +233,8 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
         out_path = cache_dir / name
         if not out_path.is_file():
             hr = degrade.mod_crop(read_image_rgb(path), teacher_scale)
-            lr, _ = degrade.bicubic_pair(hr, teacher_scale, "sr", quantize=quantize)
+            lr, _ = degrade.pair(degradation, hr, teacher_scale, "sr", quantize=quantize,
+                                 seed=degrade.image_seed(rel))
             x = jnp.asarray(lr[None], jnp.float32)
             out = _self_ensemble(run_teacher, x) if self_ensemble else run_teacher(x)
             out = np.clip(np.asarray(out, np.float32)[0], 0.0, 1.0)

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, steps
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+DATA_SOURCES = ("folders", "div2k")
 SCHEDULES = ("constant", "cosine", "multistep")
 CSV_FIELDS = ("step", "time", "split", "name", "value")
 
@@ -110,8 +111,20 @@ def _repo_path(path: str) -> pathlib.Path:
 
 
 def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
-    """The training images of config.data.train_dirs: one folder, or several read as one set under their common
-    parent (paths relative to it, so cache names stay unique)."""
+    """The training images, by config.data.source (default "folders"):
+
+    folders: config.data.train_dirs, one folder, or several read as one set under their common parent (paths
+      relative to it, so cache names stay unique).
+    div2k: the local DIV2K download in config.data.div2k_dir (default ~/datasets/DIV2K, the official layout, see
+      `div2k_tfds`), prepared once into array_record files under config.data.tfds_data_dir (default
+      ~/tensorflow_datasets) by process 0, then its train split; tensorflow-datasets is imported only here. No
+      teacher cache (its records are not files) and no data.cache_images (800 2K images do not fit in memory).
+    """
+    kind = config.data.get("source", "folders")
+    if kind == "div2k":
+        return _div2k_source(config)
+    if kind != "folders":
+        raise ValueError(f"unknown data.source {kind!r}; choose one of {DATA_SOURCES}")
     dirs = [_repo_path(d) for d in config.data.train_dirs]
     if not dirs:
         raise ValueError("data.train_dirs is empty")
@@ -122,6 +135,20 @@ def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
         raise ValueError(f"data.train_dirs: {root} contains the other folders; name it alone or only the others")
     include = tuple(d.relative_to(root).as_posix() for d in dirs)
     return data.ImageFolderSource(root, cache=config.data.cache_images, include=include)
+
+
+def _div2k_source(config: ml_collections.ConfigDict):
+    if config.data.get("cache_images", False):
+        raise ValueError("data.cache_images is for folder sources; set it False with data.source 'div2k' (decoded, "
+                         "DIV2K's 800 training images are ~26 GB per process)")
+    from jaxsharp import div2k_tfds  # lazy: the folder path never imports tensorflow-datasets
+
+    data_dir = _repo_path(config.data.get("tfds_data_dir", "~/tensorflow_datasets"))
+    if jax.process_index() == 0:
+        div2k_tfds.prepare_div2k_local(manual_dir=_repo_path(config.data.get("div2k_dir", "~/datasets/DIV2K")),
+                                       data_dir=data_dir)
+    _sync_processes("div2k_prepare")
+    return div2k_tfds.div2k_local_source(data_dir=data_dir, split="train")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +219,11 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
 
     options.setdefault("tile", int(config.loss.get("teacher_tile", 0)) or None)
     options.setdefault("overlap", int(config.loss.get("teacher_overlap", 16)))
+    options.setdefault("degradation", config.data.get("degradation", "bicubic"))
     source = source if source is not None else train_source(config)
+    if not hasattr(source, "paths"):
+        raise ValueError(f"a teacher cache needs image files; data.source {config.data.get('source', 'folders')!r} "
+                         "has none (distill from data.source 'folders')")
     return teacher_cache.build_teacher_cache(load_teacher(_repo_path(teacher or config.loss.teacher)), source.paths,
                                              cache_dir, scale=config.data.scale, mode=config.data.mode,
                                              root=source.root, **options)
@@ -336,7 +367,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     loader = data.make_train_loader(
         source, crop_size=config.data.crop_size, scale=config.data.scale, mode=config.data.mode,
         batch_size=mesh_lib.per_process_batch_size(config.data.batch_size, mesh), seed=config.data.seed,
-        worker_count=config.data.worker_count, teacher_cache_dir=cache_dir)
+        worker_count=config.data.worker_count, teacher_cache_dir=cache_dir,
+        degradation=config.data.get("degradation", "bicubic"))
     data_iter = iter(loader)
 
     manager = checkpoint.train_checkpoint_manager(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)

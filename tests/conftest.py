@@ -44,3 +44,20 @@ def ship_from(monkeypatch):
                             dataclasses.replace(models.FAMILIES[family], shipped_dir=pathlib.Path(directory)))
 
     return patch
+
+
+@pytest.fixture
+def toy_degradation(monkeypatch) -> str:
+    """Registers "toy_noise" for one test, as jaxsharp.degrade's docstring says a new degradation is added: the
+    bicubic lr plus Gaussian noise (sigma 0.02) drawn from the pair's rng. Returns its name."""
+    import numpy as np
+
+    from jaxsharp import degrade
+
+    def toy_noise(hr, scale, mode, *, quantize, rng):
+        lr, hr = degrade.bicubic_pair(hr, scale, "sr", quantize=quantize)
+        lr = np.clip(lr + rng.normal(0.0, 0.02, lr.shape), 0.0, 1.0).astype(np.float32)
+        return (lr if mode == "sr" else degrade.sharpen_input(lr, scale, quantize=quantize)), hr
+
+    monkeypatch.setitem(degrade.DEGRADATIONS, "toy_noise", toy_noise)
+    return "toy_noise"

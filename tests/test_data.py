@@ -173,6 +173,24 @@ def test_input_is_exactly_the_bicubic_pair_of_the_target(random_folder, mode, qu
         np.testing.assert_array_equal(target, expected_target)
 
 
+def test_a_registered_degradation_draws_after_the_crop_and_is_deterministic(random_folder, toy_degradation):
+    source = data.ImageFolderSource(random_folder)
+    kwargs = dict(crop_size=12, scale=2, mode="sharpen", batch_size=3, seed=5)
+    plain = _take(data.make_train_loader(source, **kwargs), 2)
+    toy = _take(data.make_train_loader(source, degradation=toy_degradation, **kwargs), 2)
+    again = _take(data.make_train_loader(source, degradation=toy_degradation, **kwargs), 2)
+    other_seed = _take(data.make_train_loader(source, degradation=toy_degradation, **dict(kwargs, seed=6)), 2)
+    for p, t, a in zip(plain, toy, again):
+        # The degradation draws after the crop: the same crops as bicubic, other inputs, the same again per seed.
+        np.testing.assert_array_equal(t["target"], p["target"])
+        np.testing.assert_array_equal(t["input"], a["input"])
+        assert not np.array_equal(t["input"], p["input"])
+        assert t["input"].shape == p["input"].shape and t["input"].dtype == np.float32
+    assert not np.array_equal(toy[0]["input"], other_seed[0]["input"])
+    with pytest.raises(ValueError, match="unknown degradation 'nosuch'; registered: .*bicubic"):
+        data.make_train_loader(source, degradation="nosuch", **kwargs)
+
+
 def test_images_smaller_than_the_crop_are_reflect_padded(tmp_path):
     small = np.arange(10 * 12 * 3, dtype=np.uint8).reshape(10, 12, 3)
     _save_rgb(tmp_path / "small.png", small)

@@ -1,4 +1,4 @@
-"""degrade: MATLAB bicubic against the official benchmark LR files, closed forms, and NumPy/JAX agreement."""
+"""degrade: MATLAB bicubic against the official benchmark LR files, closed forms, NumPy/JAX agreement, the registry."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxsharp import degrade
 from jaxsharp.degrade import MODES, bicubic_pair, imresize, imresize_np, mod_crop, resize_plan
 from jaxsharp.image_io import read_image_rgb, to_uint8
 
@@ -112,3 +113,68 @@ def test_unknown_mode_names_the_valid_ones():
     with pytest.raises(ValueError, match="sr.*sharpen"):
         bicubic_pair(np.zeros((8, 8, 3), np.float32), 2, "denoise")
     assert MODES == ("sr", "sharpen")
+
+
+# --- the registry -------------------------------------------------------------------------------------------------
+
+def test_unknown_degradation_is_one_line_naming_the_registered_ones():
+    with pytest.raises(ValueError) as info:
+        degrade.get("nosuch")
+    assert len(str(info.value).splitlines()) == 1
+    assert "'nosuch'" in str(info.value) and "bicubic" in str(info.value)
+    with pytest.raises(ValueError, match="unknown degradation 'nosuch'"):
+        degrade.pair("nosuch", np.zeros((8, 8, 3), np.float32), 2, "sr")
+    with pytest.raises(ValueError, match="sr.*sharpen"):
+        degrade.pair("bicubic", np.zeros((8, 8, 3), np.float32), 2, "denoise")
+    with pytest.raises(ValueError, match="already registered"):
+        degrade.register("bicubic")(lambda *a, **k: None)
+    assert degrade.DEFAULT == "bicubic" and "bicubic" in degrade.DEGRADATIONS
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("quantize", [False, True])
+def test_bicubic_through_the_registry_is_bicubic_pair_bit_for_bit(mode, quantize):
+    hr = np.random.default_rng(3).random((35, 50, 3), dtype=np.float32)
+    expected = bicubic_pair(hr, 3, mode, quantize=quantize)
+    for seed in (None, 0, 7, np.random.default_rng(1)):  # bicubic ignores the seed
+        got = degrade.pair("bicubic", hr, 3, mode, quantize=quantize, seed=seed)
+        for g, e in zip(got, expected):
+            assert g.dtype == e.dtype
+            np.testing.assert_array_equal(g, e)
+    jax_got = degrade.pair("bicubic", jnp.asarray(hr), 3, mode, quantize=quantize)
+    jax_expected = bicubic_pair(jnp.asarray(hr), 3, mode, quantize=quantize)
+    for g, e in zip(jax_got, jax_expected):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
+
+
+def test_sharpen_input_is_bicubic_pairs_upsampling_of_the_lr():
+    hr = np.random.default_rng(4).random((24, 30, 3), dtype=np.float32)
+    lr, _ = bicubic_pair(hr, 2, "sr", quantize=True)
+    np.testing.assert_array_equal(degrade.sharpen_input(lr, 2, quantize=True),
+                                  bicubic_pair(hr, 2, "sharpen", quantize=True)[0])
+
+
+def test_a_registered_degradation_is_deterministic_per_seed(toy_degradation):
+    hr = np.random.default_rng(5).random((20, 26, 3), dtype=np.float32)
+    lr_bicubic, _ = bicubic_pair(hr, 2, "sr")
+    a, target = degrade.pair(toy_degradation, hr, 2, "sr", seed=11)
+    np.testing.assert_array_equal(target, mod_crop(hr, 2))
+    np.testing.assert_array_equal(degrade.pair(toy_degradation, hr, 2, "sr", seed=11)[0], a)
+    np.testing.assert_array_equal(degrade.pair(toy_degradation, hr, 2, "sr", seed=np.random.default_rng(11))[0], a)
+    np.testing.assert_array_equal(degrade.pair(toy_degradation, hr, 2, "sr")[0],
+                                  degrade.pair(toy_degradation, hr, 2, "sr", seed=0)[0])  # None is seed 0
+    b = degrade.pair(toy_degradation, hr, 2, "sr", seed=12)[0]
+    assert not np.array_equal(a, b)
+    assert 0.005 < np.std(a - lr_bicubic) < 0.03  # the noise is there, at about its sigma (less where clipped)
+    sharpen, _ = degrade.pair(toy_degradation, hr, 2, "sharpen", seed=11)
+    np.testing.assert_array_equal(sharpen, degrade.sharpen_input(a, 2))  # the sharpen input of the same draw
+    # Per-image seeds: stable, distinct per name and per run seed.
+    assert degrade.image_seed("T91/t1.png") == degrade.image_seed("T91/t1.png")
+    assert len({degrade.image_seed("a"), degrade.image_seed("b"), degrade.image_seed("a", 1)}) == 3
+
+
+def test_a_degradation_returning_wrong_shapes_is_refused(monkeypatch):
+    monkeypatch.setitem(degrade.DEGRADATIONS, "no_crop",
+                        lambda hr, scale, mode, *, quantize, rng: (hr[::scale, ::scale], hr))
+    with pytest.raises(ValueError, match="'no_crop' returned"):
+        degrade.pair("no_crop", np.zeros((9, 8, 3), np.float32), 2, "sr")

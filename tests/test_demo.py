@@ -28,3 +28,10 @@ def test_demo_bad_image_is_a_one_line_error(tmp_path, capsys):
     assert demo.main(["--image", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.png" in err[0]
+
+
+def test_demo_unknown_degradation_is_a_one_line_error(tmp_path, capsys):
+    assert demo.main(["--degradation", "nosuch", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown degradation 'nosuch'" in err[0] and "bicubic" in err[0]
+    assert not (tmp_path / "out").exists()

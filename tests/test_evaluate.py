@@ -13,7 +13,8 @@ from jaxsharp import baselines, evaluate
 from jaxsharp.image_io import read_image_rgb, write_image
 
 SWINIR_M_X2 = ("teacher_outputs", "swinir_set5", "classicalSR_SwinIR-M_x2_DIV2K")
-RESULT_KEYS = {"set", "method", "scale", "mode", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images", "images"}
+RESULT_KEYS = {"set", "method", "scale", "mode", "degradation", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images",
+               "images"}
 
 
 def _small_hr_dir(shared_data, tmp_path, names=("butterfly", "bird"), size=64):
@@ -31,11 +32,12 @@ def test_cli_bicubic_set5_x2_reproduces_the_literature(shared_data, tmp_path, ca
     assert code == 0
     (row,) = json.loads(out.read_text())["results"]
     assert set(row) == RESULT_KEYS
-    assert (row["set"], row["method"], row["scale"], row["mode"], row["n_images"]) == ("Set5", "bicubic", 2, "sr", 5)
+    assert (row["set"], row["method"], row["scale"], row["mode"], row["degradation"], row["n_images"]) == (
+        "Set5", "bicubic", 2, "sr", "bicubic", 5)
     assert abs(row["psnr_y"] - 33.66) <= 0.02 and abs(row["ssim_y"] - 0.9299) <= 0.001
     assert {img["name"] for img in row["images"]} == {"baby", "bird", "butterfly", "head", "woman"}
     assert row["psnr_y"] == pytest.approx(np.mean([img["psnr_y"] for img in row["images"]]))
-    assert "| Set5 | bicubic | x2 | sr | 5 | 33.6" in capsys.readouterr().out
+    assert "| Set5 | bicubic | x2 | sr | bicubic | 5 | 33.6" in capsys.readouterr().out
     assert not list(out.parent.glob(".*tmp"))  # atomic write leaves no temp file
 
 
@@ -80,6 +82,31 @@ def test_missing_set_exits_2_with_one_line(shared_data, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "NoSuchSet" in err
+
+
+def test_degradation_is_recorded_and_an_unknown_one_exits_2_with_one_line(shared_data, tmp_path, capsys,
+                                                                         toy_degradation):
+    folder = _small_hr_dir(shared_data, tmp_path)
+    rows = {}
+    for name in ("bicubic", toy_degradation):
+        out = tmp_path / f"{name}.json"
+        assert evaluate.main(["--method", "bicubic", "--mode", "sharpen", "--hr-dir", str(folder), "--json", str(out),
+                              "--degradation", name, "--no-progress"]) == 0
+        (rows[name],) = json.loads(out.read_text())["results"]
+        assert set(rows[name]) == RESULT_KEYS and rows[name]["degradation"] == name
+        assert f"| hr | bicubic | x2 | sharpen | {name} | 2 |" in capsys.readouterr().out
+    # sharpen-mode bicubic is the input itself: the noisy input scores lower than the clean one.
+    assert rows[toy_degradation]["psnr_y"] < rows["bicubic"]["psnr_y"] - 1.0
+    again = evaluate.evaluate_set("hr", folder, evaluate.make_method("bicubic", scale=2, mode="sharpen"),
+                                  method_name="bicubic", scale=2, mode="sharpen", progress=False,
+                                  degradation=toy_degradation)
+    assert again["psnr_y"] == rows[toy_degradation]["psnr_y"]  # seeded per image: the same noise every run
+
+    with pytest.raises(SystemExit) as exc:
+        evaluate.main(["--method", "bicubic", "--hr-dir", str(folder), "--degradation", "nosuch"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown degradation 'nosuch'" in err and "bicubic" in err
 
 
 def test_unknown_option_exits_2():

@@ -110,6 +110,7 @@ def test_prepare_same_crop_for_every_method_lossless(study_dir, data_root):
     loaded = study.load(study_dir)
     manifest = loaded.manifest
     assert len(manifest["images"]) == 4 and len(loaded.items) == 4 * len(METHODS)
+    assert manifest["degradation"] == "bicubic"
     assert sorted({i.category for i in loaded.items.values()}) == ["animals", "text"]
     for entry in manifest["images"]:
         hr = read_image_rgb(entry["source"])
@@ -151,7 +152,9 @@ def test_prepare_refusals(study_dir, data_root, tmp_path, capsys):
     common = ["prepare", "--out", out, "--sets", "categories", "--data-root", str(data_root), "--no-progress"]
     for extra, message in [(["--methods", "bicubic,teacher,hr"], "teacher needs --teacher-weights"),
                            (["--methods", "bicubic,magic"], "unknown method 'magic'"),
-                           (["--methods", "bicubic,hr", "--sets", "Set99"], "set folder not found")]:
+                           (["--methods", "bicubic,hr", "--sets", "Set99"], "set folder not found"),
+                           (["--methods", "bicubic,hr", "--degradation", "nosuch"],
+                            "unknown degradation 'nosuch'; registered: bicubic")]:
         with pytest.raises(SystemExit) as exit_info:
             mos_main(common + extra)
         assert exit_info.value.code == 2

@@ -150,6 +150,44 @@ def test_cache_resumes_detects_a_changed_teacher_and_protects_other_folders(tmp_
         teacher_cache.build_teacher_cache(teacher, sorted(images.iterdir()), cache, scale=2, progress=False)
 
 
+def test_manifest_records_the_degradation_and_another_one_rebuilds(tmp_path, toy_degradation):
+    images = tmp_path / "images"
+    for i in range(2):
+        _save_rgb(images / f"{i}.png", _noise((8, 10, 3), i))
+    paths, cache = sorted(images.iterdir()), tmp_path / "cache"
+    teacher = NearestTeacher()
+    assert teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2,
+                                             progress=False)["degradation"] == "bicubic"
+    # A manifest from before the key existed is a bicubic one: resumed, not rebuilt.
+    manifest = json.loads((cache / "manifest.json").read_text())
+    del manifest["degradation"]
+    (cache / "manifest.json").write_text(json.dumps(manifest))
+    teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, progress=False)
+    assert teacher.calls == 16
+
+    with pytest.warns(UserWarning, match=r"stale \(degradation changed\)"):
+        manifest = teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, progress=False,
+                                                     degradation=toy_degradation)
+    assert teacher.calls == 32 and manifest["degradation"] == toy_degradation
+    assert json.loads((cache / "manifest.json").read_text())["degradation"] == toy_degradation
+    # The teacher saw the toy lr, drawn with the image's own seed (its path relative to the root).
+    hr = _noise((8, 10, 3), 1).astype(np.float32) / 255
+    lr = degrade.pair(toy_degradation, hr, 2, "sr", seed=degrade.image_seed("1.png"))[0]
+    assert not np.array_equal(lr, degrade.bicubic_pair(hr, 2, "sr")[0])
+    np.testing.assert_allclose(teacher_cache.read_teacher_output(cache / "1.png"),
+                               np.clip(np.repeat(np.repeat(lr, 2, 0), 2, 1), 0, 1), atol=0.5 / 65535 + 1e-6)
+
+    # The loader refuses a cache made with another degradation than its own.
+    source = data.ImageFolderSource(images)
+    kwargs = dict(crop_size=8, scale=2, mode="sr", batch_size=1, seed=0, teacher_cache_dir=cache)
+    with pytest.raises(ValueError, match="made with degradation 'toy_noise', the loader uses 'bicubic'"):
+        data.make_train_loader(source, **kwargs)
+    batch = next(iter(data.make_train_loader(source, degradation=toy_degradation, **kwargs)))
+    assert batch["teacher"].shape == (1, 8, 8, 3)
+    with pytest.raises(ValueError, match="unknown degradation 'nosuch'"):
+        teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, degradation="nosuch")
+
+
 def test_tiled_cache_pads_small_images_to_the_tile_so_the_teacher_sees_one_shape(tmp_path):
     # Each input shape is a compile for a real teacher (a minute for SwinIR on a CPU): images smaller than a tile
     # are padded up to it, and the output is cropped back to the image, exactly where the teacher is local.
@@ -289,3 +327,13 @@ def test_official_pairs_join_as_teacher_only_records(tmp_path, mode):
                 assert batch["teacher_weight"][i] == 0 and not teacher.any()
                 np.testing.assert_array_equal(model_input, degrade.bicubic_pair(target, 2, mode)[0])
     assert kinds == {"official", "hr"}
+
+
+def test_official_pairs_join_only_a_bicubic_loader(tmp_path, toy_degradation):
+    images = tmp_path / "images"
+    _save_rgb(images / "hr.png", _noise((24, 24, 3), 7))
+    outputs, lrs = _official_folder(tmp_path / "extra", [("cat", (12, 15))])
+    with pytest.raises(ValueError, match="official pairs have bicubic LR inputs"):
+        data.make_train_loader(data.ImageFolderSource(images), crop_size=16, scale=2, mode="sr", batch_size=1,
+                               seed=1, official_pairs=data.OfficialPairSource(outputs, lrs, scale=2),
+                               degradation=toy_degradation)

@@ -38,6 +38,9 @@ def build_parser(prog: str = "python -m jaxsharp.mos") -> argparse.ArgumentParse
     p.add_argument("--mode", default="sharpen", choices=("sharpen", "sr"),
                    help="sharpen: every version is the HR size, from the bicubic-blurred image (default); "
                         "sr: from the low-resolution image")
+    p.add_argument("--degradation", default="bicubic", metavar="NAME",
+                   help="how inputs are made from the HR images, a jaxsharp.degrade registered name (default "
+                        "%(default)s); an unknown name is refused with the list")
     p.add_argument("--crop", type=int, default=d.DEFAULT_CROP, help="crop side in HR pixels (default %(default)s)")
     p.add_argument("--margin", type=int, default=d.DEFAULT_MARGIN,
                    help="context around the crop that the methods see, HR pixels (default %(default)s)")
@@ -75,7 +78,8 @@ def _prepare(args) -> int:
     manifest = prepare.prepare_study(args.out, _csv(args.sets), _csv(args.methods), scale=args.scale,
                                      mode=args.mode, crop=args.crop, margin=args.margin,
                                      student_weights=args.student_weights, teacher_weights=args.teacher_weights,
-                                     overwrite=args.overwrite, progress=not args.no_progress, **kwargs)
+                                     overwrite=args.overwrite, progress=not args.no_progress,
+                                     degradation=args.degradation, **kwargs)
     print(f"{args.out}: {len(manifest['images'])} images x {len(manifest['methods'])} methods "
           f"({', '.join(manifest['methods'])}) = {len(manifest['items'])} items")
     return 0

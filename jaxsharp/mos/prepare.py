@@ -1,7 +1,8 @@
 """`python -m jaxsharp.mos prepare`: a study's stimuli, made by jaxsharp.evaluate's methods, one crop per image.
 
 For every HR image of the chosen sets (resolved as `jaxsharp.evaluate` does, from ../shared/data by default) the
-model input is made exactly as the evaluation makes it (`degrade.bicubic_pair(..., quantize=True)`), each method
+model input is made exactly as the evaluation makes it (`degrade.pair(degradation, ..., quantize=True)`, default
+bicubic = `degrade.bicubic_pair`; the name is recorded in the study manifest), each method
 is `evaluate.make_method`'s, and `hr` is the HR image itself: the hidden reference of ACR-HR (ITU-T P.910).
 Every method of an image is shown on the same square crop: `figures.detail_crop_box` (the most gradient energy)
 on the HR image, its corner and side aligned to the scale. Outputs are quantized to uint8 as the evaluation's
@@ -30,8 +31,8 @@ import sys
 
 import numpy as np
 
-from jaxsharp import atomic
-from jaxsharp.degrade import MODES, bicubic_pair
+from jaxsharp import atomic, degrade
+from jaxsharp.degrade import MODES
 from jaxsharp.evaluate import DEFAULT_DATA_ROOT, EvaluationError, SkipImage, list_images, make_method, resolve_sets
 from jaxsharp.figures import detail_crop_box
 from jaxsharp.image_io import ImageReadError, read_image_rgb, write_image
@@ -119,17 +120,21 @@ def prepare_study(out: str | os.PathLike, sets: list[str], methods: list[str], *
                   mode: str = "sharpen", crop: int = study.DEFAULT_CROP, margin: int = study.DEFAULT_MARGIN,
                   student_weights: str | None = study.DEFAULT_STUDENT, teacher_weights: str | None = None,
                   data_root: str | os.PathLike = DEFAULT_DATA_ROOT, overwrite: bool = False,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, degradation: str = degrade.DEFAULT) -> dict:
     """Writes the study directory `out` (atomically: complete or absent) and returns its manifest.
 
     sets: evaluate set names (Set5, Set14, ..., categories, categories/<name>). methods: STUDY_METHODS names.
     crop: side of the square crop in HR pixels (smaller images: their short side). Unreadable images are skipped
-    with a warning on stderr, as the evaluation does.
+    with a warning on stderr, as the evaluation does. degradation: a `degrade.DEGRADATIONS` name, as evaluate's.
     """
     from tqdm import tqdm
 
     if mode not in MODES:
         raise PrepareError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
+    try:
+        degrade.get(degradation)
+    except ValueError as e:
+        raise PrepareError(str(e)) from None
     if crop < 8 or margin < 0:
         raise PrepareError(f"--crop must be >= 8 and --margin >= 0 (got {crop}, {margin})")
     out = pathlib.Path(out)
@@ -147,7 +152,8 @@ def prepare_study(out: str | os.PathLike, sets: list[str], methods: list[str], *
     with atomic.directory(out, overwrite=overwrite) as tmp:
         for set_name, path in tqdm(sources, desc="prepare", unit="img", disable=not progress):
             try:
-                inp, target = bicubic_pair(read_image_rgb(path), scale, mode, quantize=True)
+                inp, target = degrade.pair(degradation, read_image_rgb(path), scale, mode, quantize=True,
+                                           seed=degrade.image_seed(path.stem))
                 box = crop_box(target, crop, scale)
                 crops = {name: target[box[0] : box[0] + box[2], box[1] : box[1] + box[2]] if method is None else
                          method_crop(method, path.stem, inp, target, box, margin=margin, scale=scale, mode=mode)
@@ -169,7 +175,8 @@ def prepare_study(out: str | os.PathLike, sets: list[str], methods: list[str], *
         manifest = {
             "format": study.FORMAT, "version": study.VERSION, "study_id": secrets.token_hex(8),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "scale": scale, "mode": mode, "crop": crop, "margin": margin, "sets": list(sets),
+            "scale": scale, "mode": mode, "degradation": degradation, "crop": crop, "margin": margin,
+            "sets": list(sets),
             "methods": list(methods), "data_root": str(pathlib.Path(data_root).resolve()),
             "weights": {"student": student_weights if "student" in methods else None,
                         "teacher": teacher_weights if "teacher" in methods else None},
