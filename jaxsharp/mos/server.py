@@ -91,6 +91,9 @@ class MosServer(http.server.ThreadingHTTPServer):
     """The study's HTTP server: `study`, `store`, the page's files (read once) and a log switch."""
 
     daemon_threads = True
+    # socketserver's listen() backlog defaults to 5: a class of participants starting at once on a loaded machine
+    # overflows it and connections are reset (seen as ConnectionResetError on POST /api/start with 20 clients).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], study: study_lib.Study, store: store_lib.Store, *,
                  quiet: bool = False):
