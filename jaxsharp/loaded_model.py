@@ -129,7 +129,9 @@ class LoadedModel:
         key = (id(self.params), x.shape[0], tile, overlap)
         engine = self._engines.get(key)
         if engine is None:
-            engine = Sharpener(self, mode=self.mode, batch=x.shape[0], bucket=self.block, tile=tile,
+            # Tiles run 4 to a call (as many as the frames when more), whole frames all at once.
+            batch = x.shape[0] if tile is None else max(x.shape[0], 4)
+            engine = Sharpener(self, mode=self.mode, batch=batch, bucket=self.block, tile=tile,
                                overlap=overlap, auto_tile=False, clip=False)
             self._engines = {key: engine}  # one at a time: it holds compiled executables
         return jax.numpy.asarray(np.stack(engine.run_bucket(list(x))))
