@@ -126,13 +126,16 @@ class LoadedModel:
         if x.ndim != 4 or x.shape[-1] != self.in_chans:
             raise ValueError(f"{self.role or 'model'} input must be [N, H, W, {self.in_chans}], "
                              f"got shape {tuple(x.shape)}")
-        key = (id(self.params), x.shape, tile, overlap)
-        engine = self._engines.get(key)
+        # Tiles run 4 to a call (as many as the frames when more), whole frames all at once. An engine compiles once
+        # per input shape and is kept per (batch, tile, overlap), as a jitted function keeps one per shape.
+        tiled = tile is not None and (tile < x.shape[1] or tile < x.shape[2])
+        batch = max(x.shape[0], 4) if tiled else x.shape[0]
+        key = (id(self.params), batch, tile, overlap)
+        engine = self._engines.pop(key, None)
         if engine is None:
-            # Tiles run 4 to a call (as many as the frames when more), whole frames all at once.
-            tiled = tile is not None and (tile < x.shape[1] or tile < x.shape[2])
-            batch = max(x.shape[0], 4) if tiled else x.shape[0]
-            engine = Sharpener(self, mode=self.mode, batch=batch, bucket=self.block, tile=tile,
-                               overlap=overlap, auto_tile=False, clip=False)
-            self._engines = {key: engine}  # one at a time: it holds compiled executables
+            engine = Sharpener(self, mode=self.mode, batch=batch, bucket=self.block, tile=tile, overlap=overlap,
+                               auto_tile=False, clip=False)
+        self._engines[key] = engine
+        while len(self._engines) > 8:
+            self._engines.pop(next(iter(self._engines)))
         return jax.numpy.asarray(np.stack(engine.run_bucket(list(x))))
