@@ -3,7 +3,7 @@
     .venv/bin/python experiments/tune_unsharp.py            # ~4 min on 2 busy CPU cores
 
 Each T91 image is degraded as in evaluation (`bicubic_pair(hr, 2, "sharpen", quantize=True)`: MATLAB bicubic
-down and up on uint8), sharpened with `evaluate.unsharp_mask(blurry, sigma, amount, threshold)` and measured with
+down and up on uint8), sharpened with `baselines.unsharp_mask(blurry, sigma, amount, threshold)` and measured with
 `metrics.psnr_y(..., crop_border=2)`. The x2 "sr" bicubic image is the same image, so one tuning serves both modes.
 `--degradation NAME` tunes for another registered degradation (`degrade.pair`, seeded per image by its file stem as
 evaluate does); the table below is bicubic's.
@@ -19,7 +19,7 @@ Mean PSNR-Y (dB), best threshold (t, grey levels) per cell; grid sigma x amount 
 | 1.5 | 32.709 (t=0/255) | 32.708 (t=2/255) | 32.301 (t=4/255) | 31.619 (t=4/255) | 29.946 (t=4/255) | 28.313 (t=4/255) | 25.667 (t=4/255) | 23.743 (t=4/255) |
 | 2.0 | 32.665 (t=0/255) | 32.245 (t=4/255) | 31.273 (t=4/255) | 30.105 (t=4/255) | 27.860 (t=4/255) | 26.004 (t=4/255) | 23.307 (t=4/255) | 21.469 (t=4/255) |
 
-Chosen defaults (jaxsharp/evaluate.py UNSHARP_*): sigma = 1.0, amount = 0.75, threshold = 1/255 -> 32.833 dB
+Chosen defaults (jaxsharp/baselines.py UNSHARP_*): sigma = 1.0, amount = 0.75, threshold = 1/255 -> 32.833 dB
 (+0.597 dB over the blurry input). The optimum is inside the grid on every axis (sigma 0.5 peaks at amount 2.0 with
 32.791; larger amounts at larger sigma fall off fast).
 """
@@ -37,7 +37,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jaxsharp import degrade, metrics  # noqa: E402
-from jaxsharp.evaluate import DEFAULT_DATA_ROOT, list_images, unsharp_mask  # noqa: E402
+from jaxsharp.baselines import unsharp_mask  # noqa: E402
+from jaxsharp.evaluate import DEFAULT_DATA_ROOT, list_images  # noqa: E402
 from jaxsharp.image_io import read_image_rgb  # noqa: E402
 
 SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0)
