@@ -19,10 +19,10 @@ import pathlib
 
 import numpy as np
 
-from jaxsharp import teacher
+from jaxsharp import paths, teacher
 from jaxsharp.image_io import read_image_rgb
 
-DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = paths.data_root()
 
 
 def main():

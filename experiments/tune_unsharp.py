@@ -34,9 +34,9 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jaxsharp import metrics  # noqa: E402
+from jaxsharp import metrics, paths  # noqa: E402
 from jaxsharp.degrade import bicubic_pair  # noqa: E402
-from jaxsharp.evaluate import DEFAULT_DATA_ROOT, list_images, unsharp_mask  # noqa: E402
+from jaxsharp.evaluate import list_images, unsharp_mask  # noqa: E402
 from jaxsharp.image_io import read_image_rgb  # noqa: E402
 
 SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -47,7 +47,7 @@ SCALE = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-dir", default=str(DEFAULT_DATA_ROOT / "train" / "T91"))
+    parser.add_argument("--train-dir", default=str(paths.data_root() / "train" / "T91"))
     args = parser.parse_args(argv)
 
     pairs = [bicubic_pair(read_image_rgb(p), SCALE, "sharpen", quantize=True)

@@ -33,13 +33,12 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, image_io, metrics
+from jaxsharp import atomic, image_io, metrics, paths
 from jaxsharp.degrade import MODES, bicubic_pair, imresize_np
 from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb, to_uint8,
                                write_image)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
 BENCHMARK_SETS = ("Set5", "Set14", "B100", "Urban100", "Manga109")
 METHODS = ("bicubic", "lanczos", "unsharp", "teacher", "student", "predictions")
 
@@ -399,8 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--sets", default="Set5,Set14",
                        help=f"comma-separated: {', '.join(BENCHMARK_SETS)}, categories, categories/<name>")
     where.add_argument("--hr-dir", metavar="DIR", help="evaluate one folder of HR images instead of --sets")
-    p.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT),
-                   help="folder holding benchmarks/ and categories/ (default: ../shared/data beside the repo)")
+    p.add_argument("--data-root", default=None,
+                   help=f"folder holding benchmarks/ and categories/ (default: ${paths.DATA_ENV}, else "
+                        "../shared/data beside the repo)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
     p.add_argument("--save-dir", metavar="DIR", help="save outputs and a side-by-side crop figure per set")
     p.add_argument("--gray-as-is", action="store_true",
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             sets = [(hr_dir.name, hr_dir)]
         else:
             names = [n.strip() for n in args.sets.split(",") if n.strip()]
-            sets = resolve_sets(names, pathlib.Path(args.data_root))
+            sets = resolve_sets(names, pathlib.Path(args.data_root) if args.data_root else paths.data_root())
         method = make_method(args.method, scale=args.scale, mode=args.mode, weights=args.weights,
                              predictions=args.predictions)
     except EvaluationError as e:

@@ -1,6 +1,7 @@
 """The training loop: config in, trained and exported model out (`jaxsharp.train` is its command line).
 
-    result = train_lib.train_and_evaluate(config, workdir)   # config: an experiments/*.py get_config()
+    config = configs.load_config("experiments/student_small_x2.py", ["--config.steps=10"])  # as the CLI reads it
+    result = train_lib.train_and_evaluate(config, workdir)   # (jaxsharp.configs; or any get_config() ConfigDict)
 
 What a run leaves in WORKDIR:
   checkpoints/<step>/   train state (params, optimizer state, step) + each process's data-iterator position
@@ -39,7 +40,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, steps
+from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, paths, steps
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MODEL_KINDS = ("student", "swinir")
@@ -150,16 +151,15 @@ def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int) -> tuple[
 # Data and loss
 
 
-def _repo_path(path: str) -> pathlib.Path:
-    """Config paths are relative to the repository, so a config means the same files from any working directory."""
-    p = pathlib.Path(path).expanduser()
-    return p if p.is_absolute() else (REPO / p).resolve()
+# Config paths (jaxsharp/paths.py): weights and outputs relative to the repository, shared data to the data root, so
+# a config means the same files from any working directory.
+_repo_path = paths.repo_path
 
 
 def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
     """The training images of config.data.train_dirs: one folder, or several read as one set under their common
     parent (paths relative to it, so cache names stay unique)."""
-    dirs = [_repo_path(d) for d in config.data.train_dirs]
+    dirs = [paths.data_path(d) for d in config.data.train_dirs]
     if not dirs:
         raise ValueError("data.train_dirs is empty")
     if len(dirs) == 1:
@@ -341,7 +341,7 @@ def _evaluate(config, spec: ModelSpec, eval_fn, params_host) -> dict[str, float]
     def method(name, x):
         return np.asarray(eval_fn(device_params, jnp.asarray(x[None], jnp.float32)))[0]
 
-    data_root = _repo_path(config.eval.data_root) if config.eval.data_root else evaluate.DEFAULT_DATA_ROOT
+    data_root = paths.data_path(config.eval.data_root) if config.eval.data_root else paths.data_root()
     out = {}
     for set_name, folder in evaluate.resolve_sets(list(config.eval.sets), data_root):
         r = evaluate.evaluate_set(set_name, folder, method, method_name=spec.name, scale=config.data.scale,

@@ -15,9 +15,10 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+from jaxsharp.paths import data_root
 from ports.torch_pickle import CheckpointError, load_torch_file, select_state_dict
 
-SWINIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared/data/reference/swinir"
+SWINIR = data_root() / "reference" / "swinir"
 ZIP_FIXTURE = "tiny_classical_x2_official_params.pth"
 LEGACY_FIXTURE = "tiny_classical_x2_official_params_ema_legacy.pth"
 # file -> (npz stem, top-level keys, tensors per key, dtype of the floating tensors)
