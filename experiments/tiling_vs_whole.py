@@ -15,7 +15,6 @@ x2 LR image, 64-px tiles. Result (CPU, 2026-11-26):
 | swinirS_lightweight_x2 | 32 | 0.0081 | 4.2e-4 | 62.7 |
 """
 
-import pathlib
 
 import numpy as np
 
