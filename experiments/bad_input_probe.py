@@ -8,7 +8,7 @@ prediction for a good HR image) and `--method bicubic --hr-dir` (each input as a
 (`ImageFolderSource` + `make_train_loader` over the corpus plus good pictures, 3 epochs), and `python -m
 ports.swinir_torch` on each bad checkpoint (a subprocess: a bomb must not take this process down).
 Outcomes: `ok` (exit 0 / result), `error: <first line>` (a one-line refusal), `TRACEBACK <exception>`, `HANG`.
-The corpus is tests/bad_inputs.py, built in a temporary folder at run time.
+The corpus is jaxsharp/testing/bad_inputs.py, built in a temporary folder at run time.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import traceback
 import warnings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-import bad_inputs  # noqa: E402
+from jaxsharp import paths  # noqa: E402
+from jaxsharp.testing import bad_inputs  # noqa: E402
 
 TIMEOUT_S = 120
-REFERENCE_NPZ = REPO.parent / "shared" / "data" / "reference" / "swinir" / "tiny_classical_x2_weights.npz"
+REFERENCE_NPZ = paths.data_root() / "reference" / "swinir" / "tiny_classical_x2_weights.npz"
 
 
 class _Hang(Exception):

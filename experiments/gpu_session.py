@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import pathlib
-import runpy
 import subprocess
 import sys
 import tarfile
@@ -188,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. teacher caches (one process, the GPU to itself)
     from jaxsharp import train_lib
+    from jaxsharp.configs import load_config  # the trainer's own --config.KEY=VALUE parsing
 
     caches = []
     for config_path, workdir, overrides in (("experiments/student_small_x2.py", kd_dir, small),
                                             ("experiments/student_tiny_x2_cpu.py", pairs_dir, tiny)):
-        config = load_config(config_path, overrides)
+        config = load_config(REPO / config_path, overrides)
         cache = workdir / "teacher_cache_swinir_gpu"
         t = time.monotonic()
         manifest = train_lib.build_teacher_cache(config, cache, teacher=str(teacher_export),
@@ -223,16 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     say("done")
     s.write_log()
     return 0
-
-
-def load_config(path: str, overrides: list[str]):
-    """The config file with --config.KEY=VALUE overrides applied as the trainer's flags would."""
-    import ast
-
-    config = runpy.run_path(str(REPO / path))["get_config"]()
-    pairs = (item[len("--config."):].split("=", 1) for item in overrides)
-    config.update_from_flattened_dict({key: ast.literal_eval(value) for key, value in pairs})
-    return config
 
 
 def make_fake_data(root: pathlib.Path) -> None:

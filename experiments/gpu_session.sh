@@ -5,7 +5,7 @@
 # .whl: grain, array_record, ml_collections, portpicker (cp312 wheels, not in the machine's image);
 # .whl_fallback: the flax / optax / orbax-checkpoint versions this project pins, used only if the image's fail
 # the import check; device_data: a copy of ../shared/data's T91, BSDS500_test and Set5 (the machine has no
-# ../shared), linked where the configs look for it. Making the three here (ignored through .git/info/exclude):
+# ../shared), named the data root by $JAXSHARP_DATA (jaxsharp/paths.py). Making the three here (ignored through .git/info/exclude):
 #   w='python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp
 #      --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64'
 #   $w -d .whl grain==0.2.18 array_record==0.8.6 ml_collections==1.1.0 portpicker
@@ -26,6 +26,6 @@ if ! python3 -c "$check"; then
     .whl_fallback/*.whl || exit 1
   python3 -c "$check" || exit 1
 fi
-mkdir -p ../shared && ln -sfn "$PWD/device_data" ../shared/data
+export JAXSHARP_DATA="$PWD/device_data"  # the data root of every config and command (jaxsharp/paths.py)
 nvidia-smi -L
 python3 experiments/gpu_session.py --out "${OUT:-runs/gpu_session/out}" --budget "$budget"

@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import runpy
 import statistics
 import subprocess
 import sys
@@ -71,8 +70,9 @@ def _run(cmd: list[str], log: pathlib.Path) -> None:
 def build_cache(kd_config: str, cache_dir: pathlib.Path, *, teacher_path: str | None, tile: int,
                 overlap: int) -> None:
     from jaxsharp import train_lib
+    from jaxsharp.configs import load_config
 
-    config = runpy.run_path(str(REPO / kd_config))["get_config"]()
+    config = load_config(REPO / kd_config)
     start = time.perf_counter()
     manifest = train_lib.build_teacher_cache(config, cache_dir, teacher=teacher_path, tile=tile, overlap=overlap)
     print(f"teacher cache: {len(manifest['entries'])} images in {time.perf_counter() - start:.0f} s -> {cache_dir}",

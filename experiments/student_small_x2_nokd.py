@@ -23,13 +23,11 @@ Against the CPU-trained small student it replaces (experiments/student_small_x2_
 37.24 @12k (metrics.csv), still rising. JSON: experiments/results/student_small_x2_eval.json.
 """
 
-import pathlib
-import runpy
+from jaxsharp.configs import common
 
 
 def get_config():
-    # By path, not by import: experiments/ is not a package, and this works from any working directory.
-    c = runpy.run_path(str(pathlib.Path(__file__).with_name("student_small_x2.py")))["get_config"]()
-    c.loss.distill_lambda = 0.0
+    c = common.get_config()
+    c.loss.distill_lambda = 0.0  # no distillation: the only change from student_small_x2
     c.loss.teacher = ""
     return c

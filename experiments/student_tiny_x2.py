@@ -7,12 +7,10 @@ Training recipe as experiments/student_small_x2.py (teacher, data, schedule); on
 Result: not run yet (Set5 / Set14 x2 sharpen PSNR-Y go here, with the card and wall time).
 """
 
-import pathlib
-import runpy
+from jaxsharp.configs import common
 
 
 def get_config():
-    # By path, not by import: experiments/ is not a package, and this works from any working directory.
-    c = runpy.run_path(str(pathlib.Path(__file__).with_name("student_small_x2.py")))["get_config"]()
+    c = common.get_config()
     c.model.student.size = "tiny"
     return c

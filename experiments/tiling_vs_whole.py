@@ -15,14 +15,13 @@ x2 LR image, 64-px tiles. Result (CPU, 2026-11-26):
 | swinirS_lightweight_x2 | 32 | 0.0081 | 4.2e-4 | 62.7 |
 """
 
-import pathlib
 
 import numpy as np
 
-from jaxsharp import teacher
+from jaxsharp import paths, teacher
 from jaxsharp.image_io import read_image_rgb
 
-DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = paths.data_root()
 
 
 def main():

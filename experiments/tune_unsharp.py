@@ -36,9 +36,9 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jaxsharp import degrade, metrics  # noqa: E402
+from jaxsharp import degrade, metrics, paths  # noqa: E402
 from jaxsharp.baselines import unsharp_mask  # noqa: E402
-from jaxsharp.evaluate import DEFAULT_DATA_ROOT, list_images  # noqa: E402
+from jaxsharp.evaluate import list_images  # noqa: E402
 from jaxsharp.image_io import read_image_rgb  # noqa: E402
 
 SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -49,7 +49,7 @@ SCALE = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-dir", default=str(DEFAULT_DATA_ROOT / "train" / "T91"))
+    parser.add_argument("--train-dir", default=str(paths.data_root() / "train" / "T91"))
     parser.add_argument("--degradation", default=degrade.DEFAULT, choices=sorted(degrade.DEGRADATIONS))
     args = parser.parse_args(argv)
 

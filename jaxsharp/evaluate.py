@@ -30,15 +30,13 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, baselines, degrade, image_io, metrics
+from jaxsharp import atomic, baselines, degrade, image_io, metrics, paths
 from jaxsharp.degrade import MODES
 from jaxsharp.engine import Sharpener
 from jaxsharp.figures import detail_crop_box, save_crop_rows
 from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb,
                                write_image)
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
 BENCHMARK_SETS = ("Set5", "Set14", "B100", "Urban100", "Manga109")
 METHODS = baselines.METHODS + ("predictions",)
 
@@ -315,8 +313,9 @@ def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.Argument
     where.add_argument("--sets", default="Set5,Set14",
                        help=f"comma-separated: {', '.join(BENCHMARK_SETS)}, categories, categories/<name>")
     where.add_argument("--hr-dir", metavar="DIR", help="evaluate one folder of HR images instead of --sets")
-    p.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT),
-                   help="folder holding benchmarks/ and categories/ (default: ../shared/data beside the repo)")
+    p.add_argument("--data-root", default=None,
+                   help=f"folder holding benchmarks/ and categories/ (default: ${paths.DATA_ENV}, else "
+                        "../shared/data beside the repo)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
     p.add_argument("--save-dir", metavar="DIR", help="save outputs and a side-by-side crop figure per set")
     p.add_argument("--gray-as-is", action="store_true",
@@ -343,7 +342,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.evalu
             sets = [(hr_dir.name, hr_dir)]
         else:
             names = [n.strip() for n in args.sets.split(",") if n.strip()]
-            sets = resolve_sets(names, pathlib.Path(args.data_root))
+            sets = resolve_sets(names, pathlib.Path(args.data_root) if args.data_root else paths.data_root())
         method = make_method(args.method, scale=args.scale, mode=args.mode, weights=args.weights,
                              predictions=args.predictions)
     except EvaluationError as e:

@@ -17,9 +17,10 @@ Conventions, all of which move the numbers by 0.01-0.5 dB if changed:
 
 NumPy functions (`psnr_y`, `ssim_y`, `psnr_rgb`, `ssim_rgb`) take one HWC RGB image in [0, 1] each and compute in
 float64 (the official script's Y is reproduced bit for bit; its SSIM agrees to 1e-13; its Y-PSNR takes the MSE in
-float32, which moves it by ~4e-6 dB: left out on purpose); the jit-able `*_batch` versions take NHWC and return one value per image.
-They compute in JAX's default float (float32; float64 under `jax_enable_x64`) and agree with NumPy to ~1e-7
-(always BT.601 Y: `gray` is a per-file property the NumPy functions take from their caller).
+float32, which moves it by ~4e-6 dB: left out on purpose). The jit-able `psnr_y_batch` (the train step's metric)
+takes NHWC and returns one value per image, in JAX's default float (float32; float64 under `jax_enable_x64`),
+within ~1e-7 of NumPy (always BT.601 Y: `gray` is a per-file property the NumPy functions take from their caller).
+Evaluation measures whole images of many sizes with the NumPy functions, so no batched SSIM is kept.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def ssim_rgb(pred, target, *, crop_border: int, quantize: bool = True) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# JAX, batched over NHWC, jit-able. Shapes are static per call; crop_border and quantize are static.
+# JAX, batched over NHWC, jit-able (the train step). Shapes are static per call; crop_border and quantize are static.
 
 
 def _levels_jax(x: jax.Array, quantize: bool) -> jax.Array:
@@ -200,69 +201,3 @@ def psnr_y_batch(pred: jax.Array, target: jax.Array, *, crop_border: int, quanti
     a = _crop_jax(_levels_jax(pred, quantize), crop_border)
     b = _crop_jax(_levels_jax(target, quantize), crop_border)
     return _psnr_from_diff(_luma_offset(a - b))  # Y(a) - Y(b) from level differences: the 16 never rounds
-
-
-@functools.partial(jax.jit, static_argnames=("crop_border", "quantize"))
-def psnr_rgb_batch(pred: jax.Array, target: jax.Array, *, crop_border: int, quantize: bool = True) -> jax.Array:
-    """Per-image PSNR (dB) over all RGB channels. pred, target: NHWC in [0, 1] -> [N]."""
-    a = _crop_jax(_levels_jax(pred, quantize), crop_border)
-    b = _crop_jax(_levels_jax(target, quantize), crop_border)
-    return _psnr_from_diff(a - b)
-
-
-def _window_sum(x: jax.Array, weights: jax.Array, axis: int) -> jax.Array:
-    """sum_j weights[j] * x[.. j + k ..] along `axis`: the 1-D Gaussian in 'valid' mode."""
-    n = weights.shape[0]
-    length = x.shape[axis] - n + 1
-    if length < 1:
-        raise ValueError(f"SSIM needs at least {n} pixels per side after cropping, got {x.shape[axis]}")
-    return sum(weights[j] * jax.lax.slice_in_dim(x, j, j + length, axis=axis) for j in range(n))
-
-
-def _window_codev(x, y, mean_x, mean_y, weights, axis):
-    """sum_j weights[j] (x_j - mean_x)(y_j - mean_y) per window along `axis` (means already windowed)."""
-    n = weights.shape[0]
-    length = mean_x.shape[axis]
-    return sum(weights[j] * (jax.lax.slice_in_dim(x, j, j + length, axis=axis) - mean_x)
-               * (jax.lax.slice_in_dim(y, j, j + length, axis=axis) - mean_y) for j in range(n))
-
-
-def _ssim_maps_mean(a: jax.Array, b: jax.Array) -> jax.Array:
-    """a, b: [N, H, W, C] on 0..255 -> [N, C] mean SSIM per image and channel.
-
-    The official E[x^2] - E[x]^2 loses ~1e-4 of SSIM per pixel to cancellation in float32 (x^2 ~ 6e4, C2 ~ 58).
-    Here the Gaussian window is separable and the (co)variances are combined row by row with the law of total
-    variance, Var = E_rows[Var_within_row] + Var_rows[row means], so every sum is of products of deviations
-    and float32 stays within ~1e-7 of the float64 result.
-    """
-    w = jnp.asarray(_GAUSS, dtype=a.dtype)
-    # Within each window row (axis 2 = W): means and (co)variances about the row mean.
-    ra, rb = _window_sum(a, w, 2), _window_sum(b, w, 2)
-    va, vb, cab = (_window_codev(a, a, ra, ra, w, 2), _window_codev(b, b, rb, rb, w, 2),
-                   _window_codev(a, b, ra, rb, w, 2))
-    # Across the window rows (axis 1 = H).
-    mu1, mu2 = _window_sum(ra, w, 1), _window_sum(rb, w, 1)
-    sigma1_sq = _window_sum(va, w, 1) + _window_codev(ra, ra, mu1, mu1, w, 1)
-    sigma2_sq = _window_sum(vb, w, 1) + _window_codev(rb, rb, mu2, mu2, w, 1)
-    sigma12 = _window_sum(cab, w, 1) + _window_codev(ra, rb, mu1, mu2, w, 1)
-    ssim_map = ((2 * mu1 * mu2 + _SSIM_C1) * (2 * sigma12 + _SSIM_C2)) / (
-        (mu1 * mu1 + mu2 * mu2 + _SSIM_C1) * (sigma1_sq + sigma2_sq + _SSIM_C2))
-    return jnp.mean(ssim_map, axis=(1, 2))
-
-
-@functools.partial(jax.jit, static_argnames=("crop_border", "quantize"))
-def ssim_y_batch(pred: jax.Array, target: jax.Array, *, crop_border: int, quantize: bool = True) -> jax.Array:
-    """Per-image SSIM on BT.601 Y. pred, target: NHWC RGB in [0, 1] -> [N]."""
-    a = _crop_jax(_levels_jax(pred, quantize), crop_border)
-    b = _crop_jax(_levels_jax(target, quantize), crop_border)
-    ya = (_luma_offset(a) + 16.0)[..., None]
-    yb = (_luma_offset(b) + 16.0)[..., None]
-    return _ssim_maps_mean(ya, yb)[:, 0]
-
-
-@functools.partial(jax.jit, static_argnames=("crop_border", "quantize"))
-def ssim_rgb_batch(pred: jax.Array, target: jax.Array, *, crop_border: int, quantize: bool = True) -> jax.Array:
-    """Per-image mean over R, G, B of the per-channel SSIM. pred, target: NHWC in [0, 1] -> [N]."""
-    a = _crop_jax(_levels_jax(pred, quantize), crop_border)
-    b = _crop_jax(_levels_jax(target, quantize), crop_border)
-    return jnp.mean(_ssim_maps_mean(a, b), axis=-1)

@@ -1,29 +1,33 @@
 """Trains a model described by an experiment config.
 
     python -m jaxsharp.train --config experiments/student_small_x2.py [--accelerator cpu|gpu|tpu]
-        [--workdir DIR] [--config.key=value ...]
+        [--workdir DIR] [--data-root DIR] [--config.key=value ...]
 
---workdir defaults to runs/<config file name>. Running the same command again resumes from the newest checkpoint.
+--workdir defaults to runs/<config file name>. --data-root (default: $JAXSHARP_DATA, else ../shared/data beside the
+repository) is where the config's shared-data paths point (jaxsharp/paths.py). Running the same command again
+resumes from the newest checkpoint.
 Several processes (one per host): --num_processes N --process_id I --coordinator_address HOST:PORT on each, or the
 JAX_NUM_PROCESSES / JAX_PROCESS_ID / JAX_COORDINATOR_ADDRESS environment variables. See jaxsharp/train_lib.py.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxsharp import mesh
+from jaxsharp import configs, mesh, paths
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "experiment config file (experiments/*.py)",
-                                          lock_config=True)
+_CONFIG = configs.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory (default: runs/<config file name>)")
 _ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, "backend to run on (default: JAX's choice)")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for several processes")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "number of processes (hosts)")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "this process's index, 0 .. num_processes - 1")
+_DATA_ROOT = flags.DEFINE_string("data-root", None, f"shared data folder for this run (default: ${paths.DATA_ENV}, "
+                                 "else ../shared/data beside the repository)")
 flags.mark_flags_as_required(["config"])
 
 
@@ -36,6 +40,9 @@ def _drop_orbax_tracebacks(record) -> bool:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if _DATA_ROOT.value:
+        # Through the environment, so the input workers and anything the run starts see the same root.
+        os.environ[paths.DATA_ENV] = str(pathlib.Path(_DATA_ROOT.value).expanduser().resolve())
     if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO; -v 0 brings it back
         # A failed background save is logged by each orbax thread with its traceback, then raised to the loop, which

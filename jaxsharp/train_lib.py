@@ -1,6 +1,7 @@
 """The training loop: config in, trained and exported model out (`jaxsharp.train` is its command line).
 
-    result = train_lib.train_and_evaluate(config, workdir)   # config: an experiments/*.py get_config()
+    config = configs.load_config("experiments/student_small_x2.py", ["--config.steps=10"])  # as the CLI reads it
+    result = train_lib.train_and_evaluate(config, workdir)   # (jaxsharp.configs; or any get_config() ConfigDict)
 
 What a run leaves in WORKDIR:
   checkpoints/<step>/   train state (params, optimizer state, step) + each process's data-iterator position
@@ -36,9 +37,8 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, steps
+from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, paths, steps
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 DATA_SOURCES = ("folders", "div2k")
 SCHEDULES = ("constant", "cosine", "multistep")
 CSV_FIELDS = ("step", "time", "split", "name", "value")
@@ -104,10 +104,8 @@ def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int) -> tuple[
 # Data and loss
 
 
-def _repo_path(path: str) -> pathlib.Path:
-    """Config paths are relative to the repository, so a config means the same files from any working directory."""
-    p = pathlib.Path(path).expanduser()
-    return p if p.is_absolute() else (REPO / p).resolve()
+# Config paths (jaxsharp/paths.py): weights and outputs relative to the repository, shared data to the data root, so
+# a config means the same files from any working directory.
 
 
 def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
@@ -125,7 +123,7 @@ def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
         return _div2k_source(config)
     if kind != "folders":
         raise ValueError(f"unknown data.source {kind!r}; choose one of {DATA_SOURCES}")
-    dirs = [_repo_path(d) for d in config.data.train_dirs]
+    dirs = [paths.data_path(d) for d in config.data.train_dirs]
     if not dirs:
         raise ValueError("data.train_dirs is empty")
     if len(dirs) == 1:
@@ -143,9 +141,9 @@ def _div2k_source(config: ml_collections.ConfigDict):
                          "DIV2K's 800 training images are ~26 GB per process)")
     from jaxsharp import div2k_tfds  # lazy: the folder path never imports tensorflow-datasets
 
-    data_dir = _repo_path(config.data.get("tfds_data_dir", "~/tensorflow_datasets"))
+    data_dir = paths.repo_path(config.data.get("tfds_data_dir", "~/tensorflow_datasets"))
     if jax.process_index() == 0:
-        div2k_tfds.prepare_div2k_local(manual_dir=_repo_path(config.data.get("div2k_dir", "~/datasets/DIV2K")),
+        div2k_tfds.prepare_div2k_local(manual_dir=paths.repo_path(config.data.get("div2k_dir", "~/datasets/DIV2K")),
                                        data_dir=data_dir)
     _sync_processes("div2k_prepare")
     return div2k_tfds.div2k_local_source(data_dir=data_dir, split="train")
@@ -196,7 +194,7 @@ def _teacher_cache_dir(config: ml_collections.ConfigDict, workdir: pathlib.Path,
     if loss.distill_lambda <= 0:
         return None
     if loss.teacher_cache_dir:
-        return _repo_path(loss.teacher_cache_dir)
+        return paths.repo_path(loss.teacher_cache_dir)
     if not loss.teacher:
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir")
     cache_dir = workdir / "teacher_cache"
@@ -224,7 +222,7 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
     if not hasattr(source, "paths"):
         raise ValueError(f"a teacher cache needs image files; data.source {config.data.get('source', 'folders')!r} "
                          "has none (distill from data.source 'folders')")
-    return teacher_cache.build_teacher_cache(load_teacher(_repo_path(teacher or config.loss.teacher)), source.paths,
+    return teacher_cache.build_teacher_cache(load_teacher(paths.repo_path(teacher or config.loss.teacher)), source.paths,
                                              cache_dir, scale=config.data.scale, mode=config.data.mode,
                                              root=source.root, **options)
 
@@ -320,7 +318,7 @@ def _evaluate(config, spec: models.TrainingSpec, eval_fn, params_host) -> dict[s
     def method(name, x):
         return np.asarray(eval_fn(device_params, jnp.asarray(x[None], jnp.float32)))[0]
 
-    data_root = _repo_path(config.eval.data_root) if config.eval.data_root else evaluate.DEFAULT_DATA_ROOT
+    data_root = paths.data_path(config.eval.data_root) if config.eval.data_root else paths.data_root()
     out = {}
     for set_name, folder in evaluate.resolve_sets(list(config.eval.sets), data_root):
         r = evaluate.evaluate_set(set_name, folder, method, method_name=spec.name, scale=config.data.scale,

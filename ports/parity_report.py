@@ -16,7 +16,9 @@ import sys
 import jax
 import numpy as np
 
-DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference" / "swinir"
+from jaxsharp import paths
+
+DEFAULT_DIR = paths.data_root() / "reference" / "swinir"
 CONFIGS = ("tiny_classical_x2", "tiny_classical_x4", "swinirS_lightweight_x2", "swinirS_lightweight_x4")
 CROPS = ("48x48", "61x38")
 

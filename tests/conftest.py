@@ -1,4 +1,5 @@
-"""Shared test setup: grain's absl flags, the `slow` marker, paths to ../shared data, shipped-model stand-ins."""
+"""Shared test setup: grain's absl flags, the `slow` marker, the shared data root (jaxsharp.paths.data_root),
+shipped-model stand-ins."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import pathlib
 import pytest
 from absl import flags
 
+from jaxsharp import paths
+
 # grain's worker processes read absl flags; unparsed flags make them fail.
 flags.FLAGS.mark_as_parsed()
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = paths.data_root()  # $JAXSHARP_DATA, else ../shared/data beside the repository
 
 
 def pytest_collection_modifyitems(config, items):
@@ -29,7 +32,8 @@ def pytest_collection_modifyitems(config, items):
 def shared_data() -> pathlib.Path:
     # The reference data is what the tests check against: missing data is a failure, not a skip.
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} not found: the tests need ../shared beside the repository")
+        pytest.fail(f"{SHARED_DATA} not found: the tests need ../shared/data beside the repository "
+                    "(or $JAXSHARP_DATA)")
     return SHARED_DATA
 
 

@@ -1,4 +1,4 @@
-"""Every bad input (tests/bad_inputs.py) through every entry point that reads user files: one-line refusals naming the
+"""Every bad input (jaxsharp/testing/bad_inputs.py) through every entry point that reads user files: one-line refusals naming the
 file, or a correct result; never a traceback, never a hang, nothing else in the batch lost. docs/robustness.md
 lists each row and the test here that holds it.
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import warnings
@@ -19,12 +20,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-import bad_inputs
 from jaxsharp import data, evaluate, infer
+from jaxsharp.testing import bad_inputs
 from jaxsharp.image_io import ImageReadError, read_image
 from ports import swinir_torch
 
-REPO = bad_inputs.pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 INVALID = [name for name, (_, _, valid) in bad_inputs.IMAGE_CASES.items() if not valid]
 TINY = ("one_by_one", "one_by_seven", "seven_by_one")
 # Read by every entry point; .gif is not an image suffix, so folders skip it (a GIF named on the command line is read).

@@ -88,7 +88,6 @@ def test_psnr_of_a_constant_offset(offset):
     assert metrics.psnr_rgb(pred, target, crop_border=2) == pytest.approx(expected_rgb, abs=1e-9)
     assert metrics.psnr_y(pred, target, crop_border=2) == pytest.approx(expected_y, abs=1e-5)
     batch = (jnp.asarray(pred[None]), jnp.asarray(target[None]))
-    assert float(metrics.psnr_rgb_batch(*batch, crop_border=2)[0]) == pytest.approx(expected_rgb, rel=1e-6)
     assert float(metrics.psnr_y_batch(*batch, crop_border=2)[0]) == pytest.approx(expected_y, rel=1e-6)
 
 
@@ -102,7 +101,6 @@ def test_identical_images_give_inf_psnr_and_unit_ssim_without_warnings():
         assert metrics.ssim_rgb(img, img, crop_border=2) == pytest.approx(1.0, abs=1e-12)
         batch = jnp.asarray(np.stack([img, img]))
         assert np.all(np.isinf(np.asarray(metrics.psnr_y_batch(batch, batch, crop_border=2))))
-        np.testing.assert_allclose(np.asarray(metrics.ssim_y_batch(batch, batch, crop_border=2)), 1.0, atol=1e-6)
 
 
 def test_rgb_to_y_bt601_studio_range():
@@ -174,15 +172,10 @@ def test_ssim_matches_the_official_formula(shared_data):
 
 
 @pytest.mark.parametrize("quantize", [True, False])
-def test_batched_jax_metrics_match_numpy(shared_data, quantize):
+def test_batched_jax_psnr_y_matches_numpy(shared_data, quantize):
     outs, hrs = _degraded_crops(shared_data)
     if not quantize:
         outs = np.clip(outs + np.random.default_rng(0).normal(0, 0.002, outs.shape).astype(np.float32), 0, 1)
-    pairs = [(metrics.psnr_y, metrics.psnr_y_batch), (metrics.ssim_y, metrics.ssim_y_batch),
-             (metrics.psnr_rgb, metrics.psnr_rgb_batch), (metrics.ssim_rgb, metrics.ssim_rgb_batch)]
-    if not quantize:  # the float path differs only before the levels; two functions cover it (compiles are slow)
-        pairs = pairs[1:3]
-    for single, batched in pairs:
-        ref = np.array([single(o, h, crop_border=2, quantize=quantize) for o, h in zip(outs, hrs)])
-        got = np.asarray(batched(jnp.asarray(outs), jnp.asarray(hrs), crop_border=2, quantize=quantize))
-        np.testing.assert_allclose(got, ref, rtol=1e-6, err_msg=single.__name__)
+    ref = np.array([metrics.psnr_y(o, h, crop_border=2, quantize=quantize) for o, h in zip(outs, hrs)])
+    got = np.asarray(metrics.psnr_y_batch(jnp.asarray(outs), jnp.asarray(hrs), crop_border=2, quantize=quantize))
+    np.testing.assert_allclose(got, ref, rtol=1e-6)

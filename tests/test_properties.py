@@ -193,17 +193,16 @@ def test_identical_images_are_inf_db_and_ssim_one(case):
 
 @fast(10)
 @given(seed=st.integers(0, 2**32 - 1), mix=st.floats(0.05, 1.0))
-def test_batched_metrics_give_inf_for_the_identical_image_and_the_rest_is_unaffected(seed, mix):
-    a, b = _pair((16, 16, seed, mix))  # one shape: each batched function compiles once
+def test_batched_psnr_gives_inf_for_the_identical_image_and_the_rest_is_unaffected(seed, mix):
+    a, b = _pair((16, 16, seed, mix))  # one shape: the batched function compiles once
     if np.array_equal(np.round(a * 255), np.round(b * 255)):
         b = 1 - b  # keep the second pair distinct at uint8 levels
     pred, target = jnp.asarray(np.stack([a, b]), jnp.float32), jnp.asarray(np.stack([a, a]), jnp.float32)
-    for batch, single in ((metrics.psnr_y_batch, metrics.psnr_y), (metrics.psnr_rgb_batch, metrics.psnr_rgb)):
-        values = np.asarray(batch(pred, target, crop_border=0))
-        assert values[0] == math.inf and np.isfinite(values[1])
-        assert values[1] == pytest.approx(single(np.asarray(pred[1]), np.asarray(target[1]), crop_border=0), abs=1e-3)
-    ssim = np.asarray(metrics.ssim_y_batch(pred, target, crop_border=0))
-    assert ssim[0] == pytest.approx(1.0, abs=1e-6) and -1.0 <= ssim[1] <= 1.0
+    values = np.asarray(metrics.psnr_y_batch(pred, target, crop_border=0))
+    assert values[0] == math.inf and np.isfinite(values[1])
+    # Unaffected: the second image's value is the one it gets alone. (Agreement with the NumPy psnr_y is
+    # test_metrics.test_batched_jax_psnr_y_matches_numpy's, on real images.)
+    assert values[1] == np.asarray(metrics.psnr_y_batch(pred[1:], target[1:], crop_border=0))[0]
 
 
 def test_an_infinite_psnr_survives_the_aggregate_table_and_json(tmp_path):

@@ -2,8 +2,8 @@
 the step is traced once; kill -9 then the same command resumes to the uninterrupted parameters bit for bit; a NaN
 loss stops the run naming the step and keeps the last good checkpoint; a missing accelerator is a one-line error.
 
-Every run is the tiny student on 16-px crops of four 40x36 images, batch 4, a few steps; evaluation on two 24-px
-images, so each run costs seconds, mostly start-up and compilation.
+Every run is tests/configs/student_tiny.py (the tiny student on 16-px crops, batch 4, a few steps) on four 40x36
+images; evaluation on two 24-px images, so each run costs seconds, mostly start-up and compilation.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import runpy
 import socket
 import subprocess
 import sys
@@ -20,11 +19,11 @@ import jax
 import numpy as np
 import pytest
 
-from jaxsharp import plot_training, student, train_lib
+from jaxsharp import configs, plot_training, student, train_lib
 from jaxsharp.image_io import read_image_rgb, write_image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIG = REPO / "experiments" / "student_tiny_x2.py"
+CONFIG = REPO / "tests" / "configs" / "student_tiny.py"
 TINY_TEACHER = ("reference", "swinir", "tiny_classical_x2_weights.npz")  # random weights: exercises the plumbing
 STEPS = 6
 TOL = 1e-5  # data-parallel vs single-device parity (summation order differs)
@@ -36,9 +35,8 @@ import numpy as np
 spec = json.loads(sys.argv[1])
 from jaxsharp import mesh
 mesh.setup("cpu", **spec["distributed"])
-import runpy
-from jaxsharp import train_lib
-config = runpy.run_path(spec["config"])["get_config"]()
+from jaxsharp import configs, train_lib
+config = configs.load_config(spec["config"])
 config.update_from_flattened_dict({k: tuple(v) if isinstance(v, list) else v for k, v in spec["overrides"].items()})
 result = train_lib.train_and_evaluate(config, spec["workdir"])
 import jax
@@ -60,22 +58,13 @@ def tiny_data(tmp_path_factory, shared_data) -> dict[str, pathlib.Path]:
 
 @pytest.fixture(scope="module")
 def overrides(tiny_data) -> dict:
-    return {
-        "steps": STEPS, "log_every": 2, "eval_every": 100, "checkpoint_every": 2,
-        "data.crop_size": 16, "data.batch_size": 4, "data.train_dirs": (str(tiny_data["train"]),),
-        "data.worker_count": 0,  # in-process input: the GPU recipe's 8 workers would crowd 2 cores
-        "loss.distill_lambda": 0.0, "loss.teacher": "",
-        # No warmup, so that every step moves the parameters well beyond the parity tolerance.
-        # Adam turns a gradient whose true value is 0 (here: the L1 sign sums of the tail bias, at init) into
-        # lr * rounding noise / eps: 1e-3 * 1e-10 / 1e-8 = 1e-5, the size of the tolerance itself. With eps 1e-6 the
-        # parity checks compare the sharding, not Adam's amplification of float32 summation order.
-        "optim.warmup_steps": 0, "optim.lr": 1e-3, "optim.eps": 1e-6,
-        "eval.sets": ("Tiny",), "eval.data_root": str(tiny_data["data_root"]),
-    }
+    # The rest (steps, crops, batch, no warmup, Adam's eps) is CONFIG's own.
+    return {"steps": STEPS, "data.train_dirs": (str(tiny_data["train"]),),
+            "eval.sets": ("Tiny",), "eval.data_root": str(tiny_data["data_root"])}
 
 
 def _config(overrides: dict, **more):
-    config = runpy.run_path(str(CONFIG))["get_config"]()
+    config = configs.load_config(CONFIG)
     config.update_from_flattened_dict({**overrides, **more})
     return config
 
@@ -265,3 +254,14 @@ def test_two_processes_match_two_devices(tmp_path, overrides, two_device_params)
             per_process.append({k: npz[k] for k in npz.files})
     assert _max_abs_diff(per_process[0], per_process[1]) == 0.0
     assert _max_abs_diff(per_process[0], two_device_params) <= TOL
+
+
+def test_data_root_flag_resolves_the_config_data_paths(tmp_path, overrides, tiny_data):
+    # Relative data paths (the published configs' "train/T91") are under --data-root, and eval.data_root "" is the
+    # data root itself; the flag wins over $JAXSHARP_DATA.
+    workdir = tmp_path / "run"
+    relative = {**overrides, "steps": 2, "data.train_dirs": ("train",), "eval.data_root": ""}
+    proc = _train_cli(workdir, relative, "--data-root", str(tiny_data["data_root"]),
+                      JAXSHARP_DATA=str(tmp_path / "elsewhere"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert plot_training.read_metrics(workdir / "metrics.csv")[("eval", "Tiny/psnr_y")][0] == [2]

@@ -47,8 +47,8 @@ def build_parser(prog: str = "python -m jaxsharp.mos") -> argparse.ArgumentParse
     p.add_argument("--student-weights", default=d.DEFAULT_STUDENT,
                    help="a shipped student name or a student directory (default %(default)s)")
     p.add_argument("--teacher-weights", help="a ported SwinIR directory or official .pth (needed for teacher)")
-    p.add_argument("--data-root", default=None, help="folder holding benchmarks/ and categories/ "
-                                                     "(default: ../shared/data beside the repository)")
+    p.add_argument("--data-root", default=None, help="folder holding benchmarks/ and categories/ (default: "
+                                                     "$JAXSHARP_DATA, else ../shared/data beside the repository)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing STUDY_DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

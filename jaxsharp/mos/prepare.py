@@ -1,6 +1,6 @@
 """`python -m jaxsharp.mos prepare`: a study's stimuli, made by jaxsharp.evaluate's methods, one crop per image.
 
-For every HR image of the chosen sets (resolved as `jaxsharp.evaluate` does, from ../shared/data by default) the
+For every HR image of the chosen sets (resolved as `jaxsharp.evaluate` does, under the data root by default) the
 model input is made exactly as the evaluation makes it (`degrade.pair(degradation, ..., quantize=True)`, default
 bicubic = `degrade.bicubic_pair`; the name is recorded in the study manifest), each method
 is `evaluate.make_method`'s, and `hr` is the HR image itself: the hidden reference of ACR-HR (ITU-T P.910).
@@ -31,9 +31,9 @@ import sys
 
 import numpy as np
 
-from jaxsharp import atomic, degrade
+from jaxsharp import atomic, degrade, paths
 from jaxsharp.degrade import MODES
-from jaxsharp.evaluate import DEFAULT_DATA_ROOT, EvaluationError, SkipImage, list_images, make_method, resolve_sets
+from jaxsharp.evaluate import EvaluationError, SkipImage, list_images, make_method, resolve_sets
 from jaxsharp.figures import detail_crop_box
 from jaxsharp.image_io import ImageReadError, read_image_rgb, write_image
 from jaxsharp.mos import study
@@ -119,7 +119,7 @@ def build_methods(methods: list[str], *, scale: int, mode: str, student_weights:
 def prepare_study(out: str | os.PathLike, sets: list[str], methods: list[str], *, scale: int = 2,
                   mode: str = "sharpen", crop: int = study.DEFAULT_CROP, margin: int = study.DEFAULT_MARGIN,
                   student_weights: str | None = study.DEFAULT_STUDENT, teacher_weights: str | None = None,
-                  data_root: str | os.PathLike = DEFAULT_DATA_ROOT, overwrite: bool = False,
+                  data_root: str | os.PathLike | None = None, overwrite: bool = False,
                   progress: bool = True, degradation: str = degrade.DEFAULT) -> dict:
     """Writes the study directory `out` (atomically: complete or absent) and returns its manifest.
 
@@ -141,7 +141,8 @@ def prepare_study(out: str | os.PathLike, sets: list[str], methods: list[str], *
     if out.exists() and not overwrite:
         raise PrepareError(f"{out} already exists (pass --overwrite to replace it)")
     try:
-        folders = resolve_sets(sets, pathlib.Path(data_root))
+        data_root = pathlib.Path(data_root) if data_root is not None else paths.data_root()
+        folders = resolve_sets(sets, data_root)
     except EvaluationError as e:
         raise PrepareError(str(e)) from None
     built = build_methods(methods, scale=scale, mode=mode, student_weights=student_weights,

@@ -5,7 +5,8 @@
 
 Images are made with Pillow and numpy (16-bit PNGs with the project's own writer); the decompression bomb is a
 hand-made PNG whose IHDR claims 100000 x 100000 pixels over a few hundred bytes, with valid CRCs. Checkpoints are
-written in torch's zip layout by the torch-free look-alike pickler of tests/test_torch_pickle.py.
+written in torch's zip layout by the torch-free look-alike of `torch.save` (jaxsharp/testing/torch_save.py).
+Used by tests/test_bad_inputs.py and experiments/bad_input_probe.py (the measurement behind docs/robustness.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from jaxsharp import png16
+from jaxsharp.testing.torch_save import Evil, FakeGlobal, Storage, Tensor, dumps, tensor, write_zip
 
 # name -> (file name, what it is, valid: a correct image that must come out right, not be refused)
 IMAGE_CASES: dict[str, tuple[str, str, bool]] = {
@@ -168,13 +170,6 @@ CHECKPOINT_CASES: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def _fake_global(module: str, name: str):
-    # Imported lazily: the torch-like pickler lives in the torch_pickle tests.
-    from test_torch_pickle import FakeGlobal
-
-    return FakeGlobal(module, name)
-
-
 def _npy(array_header: dict, payload: bytes) -> bytes:
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(buf, array_header)
@@ -186,8 +181,6 @@ def build_checkpoint_corpus(folder: pathlib.Path, reference_npz: pathlib.Path) -
 
     reference_npz: a SwinIR state dict keyed by PyTorch names (../shared/data/reference/swinir/*_weights.npz).
     """
-    from test_torch_pickle import Evil, Storage, Tensor, dumps, tensor, write_zip
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / case[0] for name, case in CHECKPOINT_CASES.items()}
     with np.load(reference_npz) as npz:
@@ -199,9 +192,9 @@ def build_checkpoint_corpus(folder: pathlib.Path, reference_npz: pathlib.Path) -
 
     first = reference["conv_first.weight"]
     ones = tensor("0", np.ones((4, 3, 3, 3), np.float32))
-    write_zip(paths["global_os_system"], {"params": OrderedDict(w=ones, x=Evil(_fake_global("os", "system"), "true"))})
-    write_zip(paths["global_builtins_exec"], {"params": Evil(_fake_global("builtins", "exec"), "1")})
-    write_zip(paths["global_torch_load"], {"params": Evil(_fake_global("torch", "load"), "x.pth")})
+    write_zip(paths["global_os_system"], {"params": OrderedDict(w=ones, x=Evil(FakeGlobal("os", "system"), "true"))})
+    write_zip(paths["global_builtins_exec"], {"params": Evil(FakeGlobal("builtins", "exec"), "1")})
+    write_zip(paths["global_torch_load"], {"params": Evil(FakeGlobal("torch", "load"), "x.pth")})
     zeros = np.zeros(1 << 24, np.float32)  # 64 MB of zeros deflate to ~64 KB
     with zipfile.ZipFile(paths["zip_bomb_deflate"], "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("archive/data.pkl", dumps({"params": OrderedDict(w=tensor("0", zeros))})[0])
