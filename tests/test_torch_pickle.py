@@ -1,4 +1,5 @@
-"""Tests for ports.torch_pickle: real torch.save fixtures, files written in torch's layouts here, hostile/broken files."""
+"""Tests for jaxsharp.port.torch_pickle: real torch.save fixtures, files written in torch's layouts here,
+hostile/broken files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from ports.torch_pickle import CheckpointError, load_torch_file, select_state_dict
+from jaxsharp.port.torch_pickle import CheckpointError, load_torch_file, select_state_dict
 
 SWINIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared/data/reference/swinir"
 ZIP_FIXTURE = "tiny_classical_x2_official_params.pth"
