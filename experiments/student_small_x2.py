@@ -9,7 +9,7 @@ The teacher's outputs on the training images (T91 + BSDS500_test, 291 images) ar
 runs/student_small_x2/teacher_cache (x8 self-ensemble, 128-px tiles so SwinIR compiles once), and each batch's
 crops come with the matching crops of those outputs, so the step never runs the teacher. Loss: L1 to the ground
 truth + 1.0 x L1 to the teacher. 12,000 steps of batch 16 (96-px crops), Adam 1e-3, 500 warm-up steps, cosine to
-1%, global-norm clip 1, seed 0. With official SwinIR weights: --config.loss.teacher=PATH.pth (converted on load).
+1%, global-norm clip 1, seed 0. Official SwinIR weights: `jaxsharp port X.pth --out DIR`, --config.loss.teacher=DIR.
 
 Shipped as jaxsharp/assets/students/student_small_x2_kd (the distilled twin; the default `student_small_x2` is
 the no-KD run of experiments/student_small_x2_nokd.py, which measured better).
@@ -76,8 +76,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.loss.pixel_kind = "l1"  # against the ground truth
     c.loss.distill_kind = "l1"  # against the teacher's output
     c.loss.distill_lambda = 1.0  # 0: no distillation (no teacher needed)
-    # Teacher weights for building the cache: a ported / exported SwinIR directory, a .pth or .npz (teacher.load),
-    # or a student-format directory. Relative to the repository.
+    # Teacher weights for building the cache (train_lib.load_teacher): a ported / exported SwinIR directory or a
+    # student-format directory. Relative to the repository.
     c.loss.teacher = "runs/teacher_swinir_s_x2/export"
     c.loss.teacher_cache_dir = ""  # a prebuilt cache; "" builds one into WORKDIR/teacher_cache
     c.loss.teacher_tile = 128  # the cache runs the teacher on 128-px LR tiles (one compile); 0 = whole images
