@@ -6,7 +6,7 @@ Entry points: `jaxsharp sharpen FILE` (in-process `infer.main`, the shipped stud
 (every input plus two good pictures), `python -m jaxsharp.evaluate --method predictions` (each input as the
 prediction for a good HR image) and `--method bicubic --hr-dir` (each input as an HR image), the data pipeline
 (`ImageFolderSource` + `make_train_loader` over the corpus plus good pictures, 3 epochs), and `python -m
-ports.swinir_torch` on each bad checkpoint (a subprocess: a bomb must not take this process down).
+jaxsharp.port.swinir_torch` on each bad checkpoint (a subprocess: a bomb must not take this process down).
 Outcomes: `ok` (exit 0 / result), `error: <first line>` (a one-line refusal), `TRACEBACK <exception>`, `HANG`.
 The corpus is jaxsharp/testing/bad_inputs.py, built in a temporary folder at run time.
 """
@@ -151,7 +151,7 @@ def probe_port(paths: dict[str, pathlib.Path], out: pathlib.Path) -> dict[str, s
     for name, path in paths.items():
         start = time.perf_counter()
         try:
-            result = subprocess.run([sys.executable, "-m", "ports.swinir_torch", str(path), "--out",
+            result = subprocess.run([sys.executable, "-m", "jaxsharp.port.swinir_torch", str(path), "--out",
                                      str(out / name)], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
             rows[name] = "HANG"
@@ -183,7 +183,7 @@ def main() -> None:
         for name, row in probe_evaluate_hr(corpus, root / "eval_hr").items():
             print(f"| {name} | {row} |")
         print("\n## data pipeline\n" + probe_data(folder))
-        print("\n## python -m ports.swinir_torch")
+        print("\n## python -m jaxsharp.port.swinir_torch")
         checkpoints = bad_inputs.build_checkpoint_corpus(root / "pth", REFERENCE_NPZ)
         for name, row in probe_port(checkpoints, root / "port_out").items():
             print(f"| {name} | {row} |")

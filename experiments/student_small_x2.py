@@ -9,7 +9,7 @@ The teacher's outputs on the training images (T91 + BSDS500_test, 291 images) ar
 runs/student_small_x2/teacher_cache (x8 self-ensemble, 128-px tiles so SwinIR compiles once), and each batch's
 crops come with the matching crops of those outputs, so the step never runs the teacher. Loss: L1 to the ground
 truth + 1.0 x L1 to the teacher. 12,000 steps of batch 16 (96-px crops), Adam 1e-3, 500 warm-up steps, cosine to
-1%, global-norm clip 1, seed 0. With official SwinIR weights: --config.loss.teacher=PATH.pth (converted on load).
+1%, global-norm clip 1, seed 0. Official SwinIR weights: `jaxsharp port X.pth --out DIR`, --config.loss.teacher=DIR.
 
 Shipped as jaxsharp/assets/students/student_small_x2_kd (the distilled twin; the default `student_small_x2` is
 the no-KD run of experiments/student_small_x2_nokd.py, which measured better).

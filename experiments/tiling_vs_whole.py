@@ -18,8 +18,9 @@ x2 LR image, 64-px tiles. Result (CPU, 2026-11-26):
 
 import numpy as np
 
-from jaxsharp import paths, teacher
+from jaxsharp import paths
 from jaxsharp.image_io import read_image_rgb
+from jaxsharp.port.swinir_torch import load_teacher
 
 DATA = paths.data_root()
 
@@ -29,7 +30,7 @@ def main():
     x = read_image_rgb(DATA / "benchmarks/Set5/LR_bicubic/X2/babyx2.png")[None, :120, :136]
     print("| weights | overlap | max abs diff | mean abs diff | PSNR tiled vs whole (dB) |\n|---|---|---|---|---|")
     for name in ("tiny_classical_x2", "swinirS_lightweight_x2"):
-        model = teacher.load(ref / f"{name}_weights.npz")
+        model = load_teacher(ref / f"{name}_weights.npz")
         whole = np.asarray(model(x))
         for overlap in (8, 16, 32):
             tiled = np.asarray(model(x, tile=64, overlap=overlap))

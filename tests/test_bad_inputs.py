@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 from jaxsharp import data, evaluate, infer
 from jaxsharp.testing import bad_inputs
 from jaxsharp.image_io import ImageReadError, read_image
-from ports import swinir_torch
+from jaxsharp.port import swinir_torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 INVALID = [name for name, (_, _, valid) in bad_inputs.IMAGE_CASES.items() if not valid]
@@ -194,7 +194,7 @@ def test_loader_over_only_unreadable_files_raises_instead_of_spinning(tmp_path):
             next(iter(loader))
 
 
-# --- python -m ports.swinir_torch -------------------------------------------------------------------------------------
+# --- jaxsharp port (python -m jaxsharp.port.swinir_torch) -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxsharp import configs, evaluate, models, paths, train_lib
+from jaxsharp import configs, evaluate, models, paths
 from jaxsharp.configs import common
 from jaxsharp.image_io import write_image
 

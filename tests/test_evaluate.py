@@ -169,7 +169,10 @@ def _teacher_load():
 def test_teacher_pipeline_runs_on_the_tiny_fixture(shared_data, tmp_path):
     # Random weights: only the pipeline is checked (shapes, clamping, finite metrics), not quality.
     folder = _small_hr_dir(shared_data, tmp_path, names=("bird",), size=48)
-    weights = shared_data / "reference" / "swinir" / "tiny_classical_x2_weights.npz"
+    from jaxsharp.port import swinir_torch
+
+    weights = tmp_path / "tiny_teacher"  # --weights names a ported directory (jaxsharp port)
+    swinir_torch.port(shared_data / "reference" / "swinir" / "tiny_classical_x2_weights.npz", weights)
     method = evaluate.make_method("teacher", scale=2, mode="sr", weights=str(weights))
     row = evaluate.evaluate_set("tiny", folder, method, method_name="teacher", scale=2, mode="sr", progress=False)
     assert row["n_images"] == 1

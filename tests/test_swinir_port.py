@@ -14,8 +14,8 @@ import pytest
 
 from jaxsharp import teacher
 from jaxsharp.teacher.swinir import SwinIRConfig
-from ports import swinir_torch
-from ports.torch_pickle import CheckpointError
+from jaxsharp.port import swinir_torch
+from jaxsharp.port.torch_pickle import CheckpointError
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def ref_dir(shared_data):
 
 
 def _run_port(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ports.swinir_torch", *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "jaxsharp.port.swinir_torch", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -63,11 +63,42 @@ def test_port_cli_writes_a_directory_that_loads(ref_dir, tmp_path):
     assert meta["config"]["depths"] == [2, 2] and meta["n_params"] == 201911
     x = np.load(ref_dir / "tiny_classical_x2_in_61x38.npy").transpose(0, 2, 3, 1)
     from_dir = np.asarray(teacher.load(out)(x))
-    from_npz = np.asarray(teacher.load(ref_dir / "tiny_classical_x2_weights.npz")(x))
+    from_npz = np.asarray(swinir_torch.load_teacher(ref_dir / "tiny_classical_x2_weights.npz")(x))
     np.testing.assert_array_equal(from_dir, from_npz)
     # An existing output directory is never overwritten.
     again = _run_port(str(ref_dir / "tiny_classical_x2_official_params.pth"), "--out", str(out))
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_teacher_load_reads_directories_only_and_points_files_at_the_port(ref_dir, tmp_path):
+    # jaxsharp.teacher never imports jaxsharp.port (tests/test_import_graph.py): weights files go through the port.
+    for weights in (ref_dir / "tiny_classical_x2_official_params.pth", ref_dir / "tiny_classical_x2_weights.npz",
+                    tmp_path / "missing.pth"):
+        with pytest.raises(ValueError) as info:
+            teacher.load(weights)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith(f"{weights}:"), message
+        assert "jaxsharp.port.swinir_torch.load_teacher" in message and f"jaxsharp port {weights} --out DIR" in message
+    with pytest.raises(FileNotFoundError, match="no such ported teacher directory"):
+        teacher.load(tmp_path / "missing")
+
+
+def test_load_teacher_takes_pad_param_key_and_overrides(ref_dir):
+    model = swinir_torch.load_teacher(ref_dir / "tiny_classical_x2_official_params_ema_legacy.pth", pad="testpad",
+                                      param_key="params", img_range=255.0)
+    assert isinstance(model, teacher.Teacher) and model.pad == "testpad" and model.config.img_range == 255.0
+    with pytest.raises(CheckpointError, match="no such weights file"):
+        swinir_torch.load_teacher(ref_dir / "missing.pth")
+
+
+def test_port_command_names_its_front(capsys):
+    # `jaxsharp port` (jaxsharp.cli) passes its own name; `python -m jaxsharp.port` is the same command.
+    with pytest.raises(SystemExit) as info:
+        swinir_torch.main(["--help"], prog="jaxsharp port")
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: jaxsharp port ")
+    result = subprocess.run([sys.executable, "-m", "jaxsharp.port", "--help"], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("usage: python -m jaxsharp.port ")
 
 
 class _Evil:
@@ -228,7 +259,7 @@ def test_restoration_head_is_a_residual_on_the_input():
 
 
 def test_buffers_are_checked_then_dropped(ref_dir):
-    from ports.torch_pickle import load_torch_file, select_state_dict
+    from jaxsharp.port.torch_pickle import load_torch_file, select_state_dict
 
     sd = select_state_dict(load_torch_file(ref_dir / "tiny_classical_x2_official_params.pth"))
     _, _, report = swinir_torch.convert_state_dict(sd)

@@ -88,9 +88,9 @@ def test_read_teacher_output_keeps_sixteen_bits(tmp_path):
 
 
 def test_build_cache_with_the_real_tiny_teacher(tmp_path, shared_data):
-    from jaxsharp import teacher as teacher_lib
+    from jaxsharp.port.swinir_torch import load_teacher
 
-    teacher = teacher_lib.load(shared_data / TINY_TEACHER)
+    teacher = load_teacher(shared_data / TINY_TEACHER)
     images = tmp_path / "images"
     _save_rgb(images / "a.png", _noise((17, 16, 3), 1))  # mod-cropped to 16x16: lr 8x8, one compile
     _save_rgb(images / "sub" / "b.bmp", _noise((16, 16, 3), 2))

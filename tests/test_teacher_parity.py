@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jaxsharp import teacher
+from jaxsharp.port.swinir_torch import load_teacher
 
 CONFIGS = ("tiny_classical_x2", "tiny_classical_x4", "swinirS_lightweight_x2", "swinirS_lightweight_x4")
 CROPS = ("48x48", "61x38")
@@ -27,7 +28,7 @@ def ref_dir(shared_data):
 
 @functools.lru_cache(maxsize=None)
 def _model(path: str, pad: str) -> teacher.Teacher:
-    return teacher.load(path, pad=pad)
+    return load_teacher(path, pad=pad)
 
 
 def nchw_to_nhwc(a: np.ndarray) -> np.ndarray:

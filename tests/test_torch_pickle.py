@@ -1,4 +1,5 @@
-"""Tests for ports.torch_pickle: real torch.save fixtures, files written in torch's layouts here, hostile/broken files."""
+"""Tests for jaxsharp.port.torch_pickle: real torch.save fixtures, files written in torch's layouts here,
+hostile/broken files."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from jaxsharp.paths import data_root
 from jaxsharp.testing.torch_save import (LEGACY_MAGIC, SYS_INFO, Evil, FakeGlobal, Storage, Tensor, TorchLikePickler,
                                           dumps, tensor, write_legacy, write_zip)
-from ports.torch_pickle import CheckpointError, load_torch_file, select_state_dict
+from jaxsharp.port.torch_pickle import CheckpointError, load_torch_file, select_state_dict
 
 SWINIR = data_root() / "reference" / "swinir"
 ZIP_FIXTURE = "tiny_classical_x2_official_params.pth"

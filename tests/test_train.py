@@ -21,6 +21,7 @@ import pytest
 
 from jaxsharp import configs, plot_training, student, train_lib
 from jaxsharp.image_io import read_image_rgb, write_image
+from jaxsharp.port import swinir_torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = REPO / "tests" / "configs" / "student_tiny.py"
@@ -123,7 +124,8 @@ def two_device_params(tmp_path_factory, overrides):
 
 def test_cli_two_steps_end_to_end_with_distillation(tmp_path, overrides, shared_data):
     workdir = tmp_path / "run"
-    teacher = shared_data.joinpath(*TINY_TEACHER)
+    teacher = tmp_path / "teacher"  # loss.teacher names a ported directory (jaxsharp port)
+    swinir_torch.port(shared_data.joinpath(*TINY_TEACHER), teacher)
     proc = _train_cli(workdir, {**overrides, "steps": 2, "loss.distill_lambda": 1.0, "loss.teacher": str(teacher)})
     assert proc.returncode == 0, proc.stderr[-3000:]
 

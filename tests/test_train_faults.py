@@ -235,8 +235,9 @@ def test_full_disk_keeps_the_old_student(tmp_path, monkeypatch):
 
 def test_full_disk_keeps_the_old_teacher(tmp_path, monkeypatch, shared_data):
     from jaxsharp import teacher
+    from jaxsharp.port.swinir_torch import load_teacher
 
-    model = teacher.load(shared_data / "reference" / "swinir" / "tiny_classical_x2_weights.npz")
+    model = load_teacher(shared_data / "reference" / "swinir" / "tiny_classical_x2_weights.npz")
     flat = checkpoint.flat_state(model.params)
     teacher.save(tmp_path / "t", model.config, flat)
 

@@ -1,7 +1,7 @@
 """The SwinIR teacher: `load(path)` returns a callable model on NHWC float32 images in [0, 1].
 
-    model = jaxsharp.teacher.load("weights/swinir_s_x2")      # a directory written by ports.swinir_torch
-    model = jaxsharp.teacher.load("002_lightweightSR_DIV2K_s64w8_SwinIR-S_x2.pth")
+    model = jaxsharp.teacher.load("weights/swinir_s_x2")      # a directory written by `jaxsharp port X.pth --out DIR`
+    model = jaxsharp.port.swinir_torch.load_teacher("002_lightweightSR_DIV2K_s64w8_SwinIR-S_x2.pth")  # .pth / .npz
     y = model(x)                                               # x [N, H, W, C] -> raw [N, sH, sW, C], not clamped
     y = model(x, tile=256, overlap=32)                         # large images, tiled and blended
 
@@ -99,24 +99,24 @@ def save(directory: str | os.PathLike, config: SwinIRConfig, flat_params: dict[s
     return pathlib.Path(directory)
 
 
-def load(path: str | os.PathLike, *, pad: str = "reflect", param_key: str | None = None, **overrides) -> Teacher:
-    """Loads SwinIR weights from an official `.pth`, a `.npz` keyed by PyTorch names, or a ported directory.
+def load(path: str | os.PathLike, *, pad: str = "reflect", **overrides) -> Teacher:
+    """Loads a ported teacher directory (`save`'s output: orbax `params/` + `config.json`).
 
-    The config is inferred from tensor shapes (img_range from the official file name); `overrides` replace
-    config fields (e.g. img_range=255.0). Nothing from the file is executed.
+    `overrides` replace config fields (e.g. img_range=255.0). An official `.pth` or a `.npz` keyed by PyTorch names
+    is read by `jaxsharp.port.swinir_torch.load_teacher` (this package never imports the port: no import cycle).
     """
     path = pathlib.Path(path)
-    if path.is_dir():
-        meta_file = path / "config.json"
-        if not meta_file.is_file():
-            raise FileNotFoundError(f"{path}: not a ported teacher directory (no config.json)")
-        meta = json.loads(meta_file.read_text())
-        if meta.get("model") != "swinir":
-            raise ValueError(f"{meta_file}: model {meta.get('model')!r} is not 'swinir'")
-        config = SwinIRConfig(**{**meta["config"], **overrides})
-        return build(config, restore_params(path / "params"), pad=pad, source=str(path))
-    from ports.swinir_torch import convert_state_dict, load_state_dict_file
-
-    sd = load_state_dict_file(path, param_key)
-    config, flat, _ = convert_state_dict(sd, source=str(path), **overrides)
-    return build(config, flat, pad=pad, source=str(path))
+    if not path.is_dir():
+        if path.is_file() or path.suffix in (".pth", ".pt", ".npz"):
+            raise ValueError(f"{path}: a weights file, not a ported teacher directory; read it with "
+                             "jaxsharp.port.swinir_torch.load_teacher, or convert it with "
+                             f"`jaxsharp port {path} --out DIR`")
+        raise FileNotFoundError(f"{path}: no such ported teacher directory")
+    meta_file = path / "config.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{path}: not a ported teacher directory (no config.json)")
+    meta = json.loads(meta_file.read_text())
+    if meta.get("model") != "swinir":
+        raise ValueError(f"{meta_file}: model {meta.get('model')!r} is not 'swinir'")
+    config = SwinIRConfig(**{**meta["config"], **overrides})
+    return build(config, restore_params(path / "params"), pad=pad, source=str(path))

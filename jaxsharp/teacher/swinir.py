@@ -2,7 +2,7 @@
 
 Layout is NHWC throughout: tokens stay as [B, H, W, C] (the official model flattens to [B, H*W, C]; LayerNorm
 and Linear act on the last axis, so the two agree). Attribute names mirror the official `state_dict()` names
-so that `ports/swinir_torch.py` needs only leaf renames, transposes and three structural renames.
+so that `jaxsharp/port/swinir_torch.py` needs only leaf renames, transposes and three structural renames.
 
 Port details that change numbers (each checked by tests against the official outputs):
 exact-erf GELU; LayerNorm eps 1e-5 with the two-pass variance; the shifted-window mask uses -100 (not -inf);

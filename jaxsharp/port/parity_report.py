@@ -1,6 +1,6 @@
 """Prints how far the Flax SwinIR is from the official PyTorch model on the reference fixtures.
 
-    python -m ports.parity_report [../shared/data/reference/swinir]
+    python -m jaxsharp.port.parity_report [../shared/data/reference/swinir]
 
 For every fixture config (seeded weights run through the official model), both crops and both paddings: the
 largest |Flax - official| over the raw output, computed at `jax.default_matmul_precision("highest")` (GPU/TPU
@@ -28,14 +28,14 @@ def _nhwc(path: pathlib.Path) -> np.ndarray:
 
 
 def rows(ref_dir: pathlib.Path):
-    from jaxsharp import teacher
+    from jaxsharp.port.swinir_torch import load_teacher
 
     models = [(f"{name}_weights.npz", name) for name in CONFIGS]
     models += [(p.name, next(n for n in CONFIGS if p.name.startswith(n)))
                for p in sorted(ref_dir.glob("*_official_params*.pth"))]
     for weights, name in models:
         for pad, suffix in (("reflect", "out"), ("testpad", "out_testpad")):
-            model = teacher.load(ref_dir / weights, pad=pad)
+            model = load_teacher(ref_dir / weights, pad=pad)
             for crop in CROPS:
                 with jax.default_matmul_precision("highest"):
                     got = np.asarray(model(_nhwc(ref_dir / f"{name}_in_{crop}.npy")))
@@ -43,8 +43,8 @@ def rows(ref_dir: pathlib.Path):
                 yield weights, crop, pad, diff
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ports.parity_report", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.port.parity_report") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("ref_dir", nargs="?", default=str(DEFAULT_DIR), help="folder of reference fixtures")
     ref_dir = pathlib.Path(parser.parse_args(argv).ref_dir)
     if not (ref_dir / "fixtures_meta.json").is_file():

@@ -1,12 +1,18 @@
 """Official SwinIR PyTorch weights -> the Flax teacher, without torch.
 
-    python -m ports.swinir_torch 001_classicalSR_DIV2K_s48w8_SwinIR-M_x2.pth --out weights/swinir_m_x2
+    jaxsharp port 001_classicalSR_DIV2K_s48w8_SwinIR-M_x2.pth --out weights/swinir_m_x2
+    python -m jaxsharp.port.swinir_torch ...          # the same command (also `python -m jaxsharp.port`)
+    model = load_teacher("001_classicalSR_DIV2K_s48w8_SwinIR-M_x2.pth")   # a jaxsharp.teacher.Teacher, no directory
 
-Reads the `.pth` with `ports.torch_pickle` (a restricted unpickler: nothing from the file is executed), picks
+Reads the `.pth` with `jaxsharp.port.torch_pickle` (a restricted unpickler: nothing from the file is executed), picks
 `params_ema`, `params` or a bare state dict, infers the config from tensor shapes, maps every PyTorch name to its
 Flax parameter by the explicit rules in `NAME_RULES` (transposing Linear and Conv weights), checks that every source
 tensor is used exactly once and every Flax parameter is filled, and writes an orbax checkpoint plus `config.json`.
 The buffers `relative_position_index` and `attn_mask` are checked equal to the recomputed ones, then dropped.
+
+Imports run one way: the converter needs only the Flax SwinIR (`jaxsharp.teacher.swinir`), `jaxsharp.checkpoint`
+and `jaxsharp.port.torch_pickle`; `load_teacher` and `port` also use `jaxsharp.teacher` (build / save), which never
+imports this package.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import zlib
 
 import numpy as np
 
-from ports.torch_pickle import MAX_EXPANSION, CheckpointError, load_torch_file, select_state_dict
+from jaxsharp.port.torch_pickle import MAX_EXPANSION, CheckpointError, load_torch_file, select_state_dict
 
 # (torch-name pattern, flax-name template, transform). Applied in order; the first match wins.
 # Transforms: 'linear' [out, in] -> [in, out]; 'conv' [out, in, kh, kw] -> [kh, kw, in, out]; 'copy'.
@@ -283,6 +289,20 @@ def _check_npz(path: pathlib.Path) -> None:
         raise CheckpointError(f"{path}: cannot read as .npz ({' '.join(str(e).split())})") from None
 
 
+def load_teacher(path: str | os.PathLike, *, pad: str = "reflect", param_key: str | None = None, **overrides):
+    """An official SwinIR `.pth`, or a `.npz` keyed by PyTorch names -> `jaxsharp.teacher.Teacher`, in memory.
+
+    The config is inferred from tensor shapes (img_range from the official file name); `overrides` replace config
+    fields (e.g. img_range=255.0). Nothing from the file is executed. The model maps NHWC float32 in [0, 1] to the
+    raw x`scale` output. Raises CheckpointError (a ValueError) with one line for a file it cannot port.
+    """
+    from jaxsharp import teacher
+
+    sd = load_state_dict_file(path, param_key)
+    config, flat, _ = convert_state_dict(sd, source=str(path), **overrides)
+    return teacher.build(config, flat, pad=pad, source=str(path))
+
+
 def port(src: str | os.PathLike, out: str | os.PathLike, *, param_key: str | None = None, **overrides) -> PortReport:
     """Converts `src` and writes `out/` (orbax params + config.json); `out` must not exist yet."""
     from jaxsharp.teacher import save
@@ -296,8 +316,8 @@ def port(src: str | os.PathLike, out: str | os.PathLike, *, param_key: str | Non
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ports.swinir_torch", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.port.swinir_torch") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("src", help="official SwinIR .pth (or .npz keyed by PyTorch names)")
     parser.add_argument("--out", required=True, help="output directory (must not exist)")
     parser.add_argument("--param-key", default=None, help="top-level key to read (default: params_ema, params, or a bare state dict)")

@@ -1,1 +1,0 @@
-"""Readers for files written by other frameworks (e.g. PyTorch checkpoints), with no dependency on those frameworks."""
