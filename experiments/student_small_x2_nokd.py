@@ -21,6 +21,10 @@ x2 sharpen, PSNR-Y / SSIM-Y (bicubic = the blurry input):
 Against the CPU-trained small student it replaces (experiments/student_small_x2_cpu.py, 4,000 steps on T91):
 +0.14 / +0.17 / +0.25 / +0.48 dB on Set5 / Set14 / B100 / Urban100. Set5 during training: 37.03 @4k, 37.18 @8k,
 37.24 @12k (metrics.csv), still rising. JSON: experiments/results/student_small_x2_eval.json.
+
+Re-measured 2026-12-06, after evaluate began running models through the inference engine (`jaxsharp sharpen`'s
+symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method student --weights student_small_x2 --mode sharpen --scale 2 --sets Set5,Set14`
+gives Set5 / Set14 PSNR-Y 37.239 / 32.914 dB (before: 37.241 / 32.914); SSIM-Y unchanged to 4 places.
 """
 
 from jaxsharp.configs import common

@@ -26,6 +26,10 @@ GPU). x2 sr, PSNR-Y / SSIM-Y (JSON: experiments/results/teacher_swinir_s_x2_eval
 Well above bicubic and well below the students: 2,000 SwinIR steps do not reach a 12,000-step CNN (the issue's
 prediction: one SwinIR-S step costs ~100 CNN steps). Training PSNR on its crops was still rising (30.7 dB at
 step 800, 32.3 at 1,600, 32.4 at 2,000; metrics.csv), so the figure is budget-bound, not a ceiling.
+
+Re-measured 2026-12-06, after evaluate began running models through the inference engine (`jaxsharp sharpen`'s
+symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method teacher --weights swinir_s_x2 --mode sr --scale 2 --sets Set5,Set14`
+gives Set5 / Set14 PSNR-Y 35.843 / 31.864 dB (before: 35.837 / 31.862); SSIM-Y unchanged to 4 places.
 """
 
 from jaxsharp.configs import common

@@ -13,7 +13,7 @@ compiled function): for `sharpen` an sr model gets the image shrunk by its scale
 bicubic x`scale` round trip removes), for `sr` a sharpen model gets the image enlarged by bicubic.
 
 Compiles: frames are padded at the bottom and right up to a shape bucket (multiples of `bucket` pixels, 64 by
-default) by the one padding rule (`loaded_model.pad_frames`: the frame mirrored with its edge pixel repeated,
+default) by the one padding rule (`pad_frames`: the frame mirrored with its edge pixel repeated,
 MATLAB's boundary rule), and batches are padded to `batch` frames, so a folder of mixed sizes compiles once per
 bucket, not once per image; the output is cropped back. The bicubic parts (the sr student's residual, the mode
 adapters) then equal the unpadded resize exactly, and an untrained student returns exactly its baseline. The convs
@@ -39,7 +39,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsharp import degrade
-from jaxsharp.loaded_model import pad_frames
 from jaxsharp.tiling import tiled_apply
 
 MODES = degrade.MODES
@@ -53,6 +52,24 @@ DEFAULT_BATCH = 4
 _WHOLE_FRAME_PIXELS = {True: 2048 * 2048, False: 512 * 512}
 _AUTO_TILE = {True: 1024, False: 256}
 _UNBOUNDED_OVERLAP = 32  # model-input pixels; see the README's tiling figures for SwinIR
+
+
+PAD_MODE = "symmetric"  # numpy's name for MATLAB's rule: the edge pixel repeated, then mirrored
+
+
+def pad_frames(x: np.ndarray, h: int, w: int) -> np.ndarray:
+    """x [..., H, W, C] -> [..., h, w, C] (h >= H, w >= W), extended at the bottom and right by `PAD_MODE`.
+
+    Larger pads than the frame itself mirror again (numpy's rule), so any bucket works for any frame.
+    """
+    x = np.asarray(x)
+    ph, pw = h - x.shape[-3], w - x.shape[-2]
+    if ph < 0 or pw < 0:
+        raise ValueError(f"cannot pad a {x.shape[-2]}x{x.shape[-3]} frame down to {w}x{h}")
+    if not ph and not pw:
+        return x
+    widths = [(0, 0)] * (x.ndim - 3) + [(0, ph), (0, pw), (0, 0)]
+    return np.pad(x, widths, mode=PAD_MODE)
 
 
 def _round_up(n: int, multiple: int) -> int:

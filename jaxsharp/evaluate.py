@@ -84,9 +84,11 @@ def _predictions_method(directory: pathlib.Path) -> Method:
     return run
 
 
-def model_method(model, *, mode: str) -> Method:
-    """A loaded model as a Method, through the engine with `jaxsharp sharpen`'s defaults (buckets, padding)."""
-    engine = Sharpener(model, mode=mode, batch=1)
+def model_method(model_or_engine, *, mode: str | None = None) -> Method:
+    """A loaded model (or an engine) as a Method, through the engine with `jaxsharp sharpen`'s defaults (buckets,
+    padding); mode: the task, default the model's own."""
+    engine = model_or_engine if isinstance(model_or_engine, Sharpener) else Sharpener(model_or_engine, mode=mode,
+                                                                                       batch=1)
     return lambda name, inp: engine([np.asarray(inp, np.float32)])[0]
 
 

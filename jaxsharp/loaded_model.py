@@ -13,7 +13,7 @@ A `LoadedModel` holds an nnx module split into a graph and its parameters, and s
 - num_params, source (where it was loaded from), meta (facts saved beside it) and `describe()` (JSON-able).
 
 One padding rule, for every caller (evaluate, `jaxsharp sharpen`, the Python API, the demo, MOS stimuli): frames
-are extended at the bottom and right by mirroring with the edge pixel repeated (`pad_frames`, MATLAB's boundary
+are extended at the bottom and right by mirroring with the edge pixel repeated (`engine.pad_frames`, MATLAB's boundary
 rule), to a multiple of `block` at least, and the output is cropped back. `jaxsharp.engine.Sharpener` applies it;
 `__call__` goes through the engine too, so the numbers evaluate publishes are the numbers users get.
 """
@@ -28,24 +28,6 @@ import jax
 import numpy as np
 from flax import nnx
 
-PAD_MODE = "symmetric"  # numpy's name for MATLAB's rule: the edge pixel repeated, then mirrored
-
-
-def pad_frames(x: np.ndarray, h: int, w: int) -> np.ndarray:
-    """x [..., H, W, C] -> [..., h, w, C] (h >= H, w >= W), extended at the bottom and right by `PAD_MODE`.
-
-    Larger pads than the frame itself mirror again (numpy's rule), so any bucket works for any frame.
-    """
-    x = np.asarray(x)
-    ph, pw = h - x.shape[-3], w - x.shape[-2]
-    if ph < 0 or pw < 0:
-        raise ValueError(f"cannot pad a {x.shape[-2]}x{x.shape[-3]} frame down to {w}x{h}")
-    if not ph and not pw:
-        return x
-    widths = [(0, 0)] * (x.ndim - 3) + [(0, ph), (0, pw), (0, 0)]
-    return np.pad(x, widths, mode=PAD_MODE)
-
-
 @dataclasses.dataclass
 class TrainingSpec:
     """What the training loop needs from a family: build, forward to HR size, export in the shipped format."""
@@ -53,6 +35,7 @@ class TrainingSpec:
     build: Callable[[nnx.Rngs], nnx.Module]
     forward: Callable[[nnx.Module, jax.Array], jax.Array]  # model input NHWC -> output at HR size (raw)
     export: Callable[[pathlib.Path, nnx.Module], Any]  # writes (or replaces) a directory `models.load` reads
+    loaded: Callable[[nnx.Module], "LoadedModel"]  # the trained module as the family's LoadedModel (evaluation)
     name: str  # the role, for metric rows ("student" / "teacher")
 
 

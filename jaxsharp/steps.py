@@ -70,12 +70,3 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, *,
         return {"step": step, "params": params, "opt_state": opt_state}, out
 
     return train_step
-
-
-def make_eval_step(graphdef: nnx.GraphDef, forward: Callable[[nnx.Module, jax.Array], jax.Array]):
-    """A pure `eval_step(params, x) -> y`: x [N, h, w, 3] model input, y [N, H, W, 3] clipped to [0, 1]."""
-
-    def eval_step(params: nnx.State, x: jax.Array) -> jax.Array:
-        return jnp.clip(forward(nnx.merge(graphdef, params), x), 0.0, 1.0)
-
-    return eval_step

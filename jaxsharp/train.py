@@ -70,7 +70,15 @@ def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train"
     """`jaxsharp train ...`: absl parses the flags (ml_collections' --config.key=value among them)."""
     import sys
 
-    app.run(main, argv=[prog, *(sys.argv[1:] if argv is None else argv)])
+    # absl's --help lists the key flags of the module named sys.argv[0] (the `jaxsharp` script): make them ours.
+    for flag in flags.FLAGS.get_key_flags_for_module(sys.modules[__name__]):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help", "-?"} & set(argv):  # absl's own --help exits 1
+        print(f"usage: {prog} --config FILE [--config.KEY=VALUE ...] [flags]\n\n{__doc__.split(chr(10) * 2)[0]}\n")
+        print(flags.FLAGS.main_module_help())
+        return 0
+    app.run(main, argv=[prog, *argv])
     return 0  # app.run exits itself
 
 

@@ -38,6 +38,7 @@ from flax import nnx
 from tqdm import tqdm
 
 from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, paths, steps
+from jaxsharp.engine import Sharpener
 
 DATA_SOURCES = ("folders", "div2k")
 SCHEDULES = ("constant", "cosine", "multistep")
@@ -311,13 +312,15 @@ def _sync_processes(name: str) -> None:
         multihost_utils.sync_global_devices(name)
 
 
-def _evaluate(config, spec: models.TrainingSpec, eval_fn, params_host) -> dict[str, float]:
-    """Y-PSNR / SSIM of the current parameters on config.eval.sets (process 0 only; replicated params suffice)."""
-    device_params = jax.device_put(params_host, jax.local_devices()[0])
+def _evaluate(config, spec: models.TrainingSpec, engine: Sharpener, model) -> dict[str, float]:
+    """Y-PSNR / SSIM of the current parameters on config.eval.sets (process 0 only; replicated params suffice).
 
-    def method(name, x):
-        return np.asarray(eval_fn(device_params, jnp.asarray(x[None], jnp.float32)))[0]
-
+    Through the inference engine, as `evaluate` and `jaxsharp sharpen` run the exported model, so the logged
+    figures are the ones `evaluate --weights WORKDIR/export` prints. The engine is built once per run and gets the
+    new parameters each time (same tree and shapes: nothing recompiles). model: the family's LoadedModel of them.
+    """
+    engine.params = jax.device_put(model.params, jax.local_devices()[0])
+    method = evaluate.model_method(engine)
     data_root = paths.data_path(config.eval.data_root) if config.eval.data_root else paths.data_root()
     out = {}
     for set_name, folder in evaluate.resolve_sets(list(config.eval.sets), data_root):
@@ -402,7 +405,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     compile_seconds = time.perf_counter() - t0
 
     writer = MetricWriter(workdir, resume_step=start, active=is_main)
-    eval_fn = jax.jit(steps.make_eval_step(graphdef, spec.forward))
+    eval_engine = None  # built at the first evaluation
     bar = tqdm(total=config.steps, initial=start, disable=not is_main, dynamic_ncols=True, unit="step")
     pending: list[tuple[int, dict]] = []
     window_start, window_steps = time.perf_counter(), 0
@@ -447,7 +450,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
             if (step % config.eval_every == 0 or last) and config.eval.sets:
                 flush_metrics(step)
                 if is_main:
-                    writer.write(step, "eval", _evaluate(config, spec, eval_fn, _host(state["params"])))
+                    model = spec.loaded(nnx.merge(graphdef, _host(state["params"])))
+                    if eval_engine is None:
+                        eval_engine = Sharpener(model, batch=1)
+                    writer.write(step, "eval", _evaluate(config, spec, eval_engine, model))
                 window_start = time.perf_counter()  # steps/s counts training only
             if step % config.checkpoint_every == 0 or last:
                 flush_metrics(step)  # never checkpoint past a non-finite loss

@@ -86,7 +86,8 @@ def test_the_reader_sees_module_level_and_function_level_imports():
     assert "jaxsharp.teacher.swinir" in graph["jaxsharp.teacher"]  # module level, `from jaxsharp.teacher.swinir import`
     assert "jaxsharp.teacher" in graph["jaxsharp.port.swinir_torch"]  # inside load_teacher / port
     assert "jaxsharp.port.torch_pickle" in graph["jaxsharp.port.swinir_torch"]
-    assert "jaxsharp.teacher" in graph["jaxsharp.train_lib"]  # `from jaxsharp import teacher` inside functions
+    assert "jaxsharp.port.swinir_torch" in graph["jaxsharp.models"]  # inside models.load_path
+    assert "jaxsharp.engine" in graph["jaxsharp.loaded_model"]  # inside LoadedModel.__call__
 
 
 def test_find_cycle_on_small_graphs():

@@ -14,7 +14,8 @@ import pytest
 
 from jaxsharp import degrade, evaluate, models, sharpen_cli
 from jaxsharp.image_io import read_image_rgb, write_image
-from jaxsharp.loaded_model import LoadedModel, pad_frames
+from jaxsharp.engine import pad_frames
+from jaxsharp.loaded_model import LoadedModel
 
 SET5 = ("baby", "bird", "butterfly", "head", "woman")
 

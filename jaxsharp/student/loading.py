@@ -139,5 +139,6 @@ def training_spec(config) -> TrainingSpec:
         build=lambda rngs: build(student_config, rngs=rngs),
         forward=lambda model, x: model(x),
         export=lambda directory, model: save(directory, model, student_config, overwrite=True),
+        loaded=LoadedStudent,
         name="student",
     )

@@ -72,6 +72,7 @@ def training_spec(config) -> TrainingSpec:
         build=lambda rngs: SwinIR(swinir_config, rngs=rngs),
         forward=lambda model, x: forward(model, x),
         export=lambda directory, model: save(directory, swinir_config, flat_params_of(model), overwrite=True),
+        loaded=Teacher,
         name="teacher",
     )
 
