@@ -2,6 +2,7 @@
 
     model = jaxsharp.teacher.load("weights/swinir_s_x2")      # a directory written by `jaxsharp port X.pth --out DIR`
     model = jaxsharp.port.swinir_torch.load_teacher("002_lightweightSR_DIV2K_s64w8_SwinIR-S_x2.pth")  # .pth / .npz
+    model = jaxsharp.models.load("teacher")                    # any model by name or path (shipped: swinir_s_x2)
     y = model(x)                                               # x [N, H, W, C] -> raw [N, sH, sW, C], not clamped
     y = model(x, tile=256, overlap=32)                         # large images, tiled and blended
 
