@@ -14,8 +14,9 @@ bicubic x`scale` round trip removes), for `sr` a sharpen model gets the image en
 
 Compiles: frames are padded at the bottom and right up to a shape bucket (multiples of `bucket` pixels, 64 by
 default) by the one padding rule (`pad_frames`: the frame mirrored with its edge pixel repeated,
-MATLAB's boundary rule), and batches are padded to `batch` frames, so a folder of mixed sizes compiles once per
-bucket, not once per image; the output is cropped back. The bicubic parts (the sr student's residual, the mode
+MATLAB's boundary rule), and up to `batch` frames of a bucket run in one call, a short call at the next power of
+two (`compiled_batch`: one image costs one image), so a folder of mixed sizes compiles a few times per bucket, not
+once per image; the output is cropped back. The bicubic parts (the sr student's residual, the mode
 adapters) then equal the unpadded resize exactly, and an untrained student returns exactly its baseline. The convs
 see mirrored content past the bottom and right edges instead of zeros (as SwinIR's reflect padding to a window
 multiple does), so within a receptive radius of those edges the output depends slightly on the bucket.
@@ -194,19 +195,39 @@ class Sharpener:
             self._compiled[shape] = exe
         return exe
 
-    def run_batch(self, x: np.ndarray) -> np.ndarray:
-        """[n <= batch, H, W, 3] float32 -> [n, oH, oW, 3]: one call of the compiled function, batch padded."""
+    def compiled_batch(self, n: int) -> int:
+        """The batch a call of n frames (or tiles) runs at: n rounded up to a power of two, at most `batch`.
+
+        So one image costs one image, not a batch of copies, and a bucket compiles at most log2(batch) + 1 times.
+        """
+        if not 1 <= n <= self.batch:
+            raise ValueError(f"a call takes 1 to {self.batch} frames, got {n}")
+        return min(self.batch, 1 << (n - 1).bit_length())
+
+    def submit(self, x: np.ndarray) -> Callable[[], np.ndarray]:
+        """Starts one call of the compiled function on [n <= batch, H, W, 3] float32 (padded to `compiled_batch`)
+        and returns without waiting: calling the returned function waits for and fetches [n, oH, oW, 3]."""
         n = x.shape[0]
-        if n < self.batch:
-            x = np.concatenate([x, np.repeat(x[-1:], self.batch - n, axis=0)])
+        size = self.compiled_batch(n)
+        if n < size:
+            x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
         shape = tuple(x.shape)
         exe = self._executable(shape)
         start = time.perf_counter()
-        y = np.asarray(exe(self.params, np.ascontiguousarray(x, np.float32)))
-        stats = self.stats[shape]
-        stats.run_s += time.perf_counter() - start
-        stats.calls += 1
-        return y[:n]
+        y = exe(self.params, np.ascontiguousarray(x, np.float32))  # dispatched: runs while the caller goes on
+
+        def fetch() -> np.ndarray:
+            out = np.asarray(y)
+            stats = self.stats[shape]
+            stats.run_s += time.perf_counter() - start
+            stats.calls += 1
+            return out[:n]
+
+        return fetch
+
+    def run_batch(self, x: np.ndarray) -> np.ndarray:
+        """[n <= batch, H, W, 3] float32 -> [n, oH, oW, 3]: one call of the compiled function (`submit`), waited for."""
+        return self.submit(x)()
 
     # -- frames --
 

@@ -46,7 +46,8 @@ def tiled_apply(fn: Callable[[jax.Array], jax.Array], x: np.ndarray | jax.Array,
                 scale: int, tiles_per_call: int = 4) -> np.ndarray:
     """Applies `fn` ([n, t, t, C] -> [n, s*t, s*t, C']) to overlapping tiles of x [N, H, W, C]; returns [N, sH, sW, C'].
 
-    Tiles are batched `tiles_per_call` at a time (the last batch padded) so `fn` sees one shape only.
+    Tiles go to `fn` `tiles_per_call` at a time, the last call with the rest (jaxsharp.engine pads a short call to
+    one of a few compiled batch sizes).
     """
     x = np.asarray(x, np.float32)
     n, h, w, _ = x.shape
@@ -56,8 +57,6 @@ def tiled_apply(fn: Callable[[jax.Array], jax.Array], x: np.ndarray | jax.Array,
     for k in range(0, len(boxes), tiles_per_call):
         chunk = boxes[k:k + tiles_per_call]
         batch = np.stack([x[i, y:y + th, xx:xx + tw] for i, y, xx in chunk])
-        if len(chunk) < tiles_per_call:
-            batch = np.concatenate([batch, np.repeat(batch[:1], tiles_per_call - len(chunk), axis=0)])
         result = np.asarray(fn(batch))[: len(chunk)]
         if out is None:
             out = np.zeros((n, h * scale, w * scale, result.shape[-1]), np.float32)

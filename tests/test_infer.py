@@ -56,16 +56,30 @@ def _noise(h: int, w: int, seed: int = 0) -> np.ndarray:
 # --- the engine ------------------------------------------------------------------------------------------------
 
 
-def test_one_compile_per_bucket_for_mixed_sizes(students):
+def test_compiles_per_bucket_and_batch_size_for_mixed_sizes(students):
     engine = infer.Sharpener(student.load(students["sharpen"]), batch=2)
     sizes = [(30, 40), (50, 61), (64, 64), (70, 20), (33, 33), (1, 5), (100, 64), (65, 130)]
     frames = [_noise(h, w, i) for i, (h, w) in enumerate(sizes)]
-    buckets = {(math.ceil(h / 64) * 64, math.ceil(w / 64) * 64) for h, w in sizes}
+    buckets = [(math.ceil(h / 64) * 64, math.ceil(w / 64) * 64) for h, w in sizes]
     outputs = engine(frames)
     assert [o.shape for o in outputs] == [(h, w, 3) for h, w in sizes]
-    assert engine.traces == len(buckets) == 3
+    # Buckets (64, 64): 5 frames in calls of 2, 2 and 1; (128, 64): 2 frames, one call; (128, 192): 1 frame.
+    assert sorted(buckets) == [(64, 64)] * 5 + [(128, 64)] * 2 + [(128, 192)]
+    assert sorted(shape[:3] for shape in engine.stats) == [(1, 64, 64), (1, 128, 192), (2, 64, 64), (2, 128, 64)]
+    assert engine.traces == 4
     engine(frames[::-1])
-    assert engine.traces == 3  # a second pass over the same sizes compiles nothing
+    assert engine.traces == 4  # a second pass over the same sizes compiles nothing
+
+
+def test_a_short_call_runs_at_the_next_power_of_two_not_the_full_batch(students):
+    engine = infer.Sharpener(student.load(students["sharpen"]), batch=8)
+    assert [engine.compiled_batch(n) for n in range(1, 9)] == [1, 2, 4, 4, 8, 8, 8, 8]
+    engine([_noise(40, 40)])
+    assert list(engine.stats) == [(1, 64, 64, 3)]  # one image costs one image
+    engine([_noise(40, 40, i) for i in range(3)])
+    assert list(engine.stats) == [(1, 64, 64, 3), (4, 64, 64, 3)]
+    with pytest.raises(ValueError, match="1 to 8 frames"):
+        engine.compiled_batch(9)
 
 
 def test_bucket_sized_frames_equal_the_model_and_others_differ_only_at_the_padded_edges(students):
@@ -151,7 +165,7 @@ def test_sharpen_api_keeps_the_structure_and_caches_its_engine(students):
     grey = jaxsharp.sharpen([images[0][..., :1]], model=model, batch=2)[0]
     assert grey.shape == (20, 30, 1)
     engine = next(e for e in infer._ENGINES.values() if e.model is model)
-    assert engine.traces == 1  # three calls, one bucket, one compile
+    assert engine.traces == 2  # four calls, one bucket: batches of 2 and of 1
     with pytest.raises(TypeError, match="255"):
         jaxsharp.sharpen([np.zeros((8, 8, 3), np.uint8)], model=model)
 
@@ -320,4 +334,4 @@ def test_jaxsharp_command_runs_sharpen_and_reports_compiles(students, tmp_path, 
     photo = _photo(tmp_path / "p.png")
     assert cli.main(["sharpen", str(photo), "--model", str(students["sharpen"]), "-v", "--dtype", "bfloat16"]) == 0
     err = capsys.readouterr().err
-    assert "shape 4x64x64x3: compiled in" in err and "1 written, 0 skipped, 0 failed" in err
+    assert "shape 1x64x64x3: compiled in" in err and "1 written, 0 skipped, 0 failed" in err  # one image: batch 1
