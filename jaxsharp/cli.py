@@ -23,6 +23,7 @@ COMMANDS = {
     "train": ("jaxsharp.train", "run", "train a student or teacher from an experiments/ config (resumes)"),
     "evaluate": ("jaxsharp.evaluate", "main", "PSNR / SSIM of a method on benchmark sets, the literature's way"),
     "sharpen": ("jaxsharp.sharpen_cli", "main", "sharpen (or upscale) images, folders and videos"),
+    "stream": ("jaxsharp.stream", "main", "live video through a pipe: raw frames in on stdin, sharpened out on stdout"),
     "bench": ("jaxsharp.bench", "main", "speed of the students, the teacher and the baselines, side by side"),
     "export": ("jaxsharp.export", "main", "a student as StableHLO or ONNX"),
     "port": ("jaxsharp.port.swinir_torch", "main", "convert official SwinIR .pth weights (torch-free)"),

@@ -231,22 +231,32 @@ class Sharpener:
 
     # -- frames --
 
-    def run_bucket(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Frames of one bucket (any number) -> outputs cropped to each frame's own size times `out_scale`."""
+    def start_bucket(self, frames: Sequence[np.ndarray]) -> Callable[[], list[np.ndarray]]:
+        """Frames of one bucket (any number) -> a function returning the outputs, each cropped to its frame's own
+        size times `out_scale`. Up to `batch` whole frames are dispatched without waiting (the device works while
+        the caller reads the next frames, `jaxsharp stream`); tiles and longer lists run before it returns."""
         if not frames:
-            return []
+            return lambda: []
         shape = self.bucket_shape(*frames[0].shape[:2])
         if any(self.bucket_shape(*f.shape[:2]) != shape for f in frames):
             raise ValueError("run_bucket takes frames of one bucket; call the Sharpener itself for mixed sizes")
         x = np.stack([pad_frames(np.asarray(f, np.float32), *shape) for f in frames])
         tile = self.tile_for(*shape)
-        if tile is None:
+        if tile is None and len(x) <= self.batch:
+            fetch = self.submit(x)
+        elif tile is None:
             y = np.concatenate([self.run_batch(x[i:i + self.batch]) for i in range(0, len(x), self.batch)])
+            fetch = lambda: y  # noqa: E731
         else:
             y = tiled_apply(self.run_batch, x, tile=tile, overlap=self.overlap, scale=self.out_scale,
                             tiles_per_call=self.batch)
+            fetch = lambda: y  # noqa: E731
         o = self.out_scale
-        return [np.ascontiguousarray(y[i, : f.shape[0] * o, : f.shape[1] * o]) for i, f in enumerate(frames)]
+        return lambda: [np.ascontiguousarray(y[: f.shape[0] * o, : f.shape[1] * o]) for y, f in zip(fetch(), frames)]
+
+    def run_bucket(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Frames of one bucket (any number) -> outputs cropped to each frame's own size times `out_scale`."""
+        return self.start_bucket(frames)()
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Float32 RGB frames [H, W, 3] in [0, 1], any sizes -> outputs in the same order, clipped to [0, 1]."""
