@@ -107,6 +107,14 @@ class StreamStats:
             return float("nan")
         return self.frames_out / (self.last_out - self.first_in)
 
+    def to_json(self) -> dict:
+        lat = np.asarray(self.latencies_s) * 1e3
+        pct = (lambda q: float(np.percentile(lat, q))) if lat.size else (lambda q: None)  # noqa: E731
+        return {"frames_in": self.frames_in, "frames_out": self.frames_out, "dropped": self.dropped,
+                "fps": None if np.isnan(self.fps()) else self.fps(),
+                "latency_ms": {"median": pct(50), "p95": pct(95), "max": pct(100)},
+                "closed_output": self.closed_output}
+
     def summary(self) -> str:
         lat = np.asarray(self.latencies_s) * 1e3
         parts = [f"{self.frames_out} frames out of {self.frames_in} in", f"{self.fps():.2f} fps"]
@@ -262,6 +270,7 @@ def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
     p.add_argument("--drop-late", action="store_true",
                    help="when the queue is full, drop the oldest waiting frame instead of blocking the input")
     p.add_argument("-v", "--verbose", action="store_true", help="frames, fps and latency on stderr at the end")
+    p.add_argument("--stats", metavar="FILE.json", help="write the same figures as JSON at the end (atomically)")
     return p
 
 
@@ -303,6 +312,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "jaxsharp stream") ->
               "bytes); dropped", file=sys.stderr)
     if args.verbose:
         print(stats.summary() + (" (output closed)" if stats.closed_output else ""), file=sys.stderr)
+    if args.stats:
+        from jaxsharp import atomic
+
+        atomic.write_json(args.stats, stats.to_json())
     return 0
 
 

@@ -7,6 +7,7 @@ FFmpeg's own yuv420p <-> rgb24 conversion (PyAV) for the planar layout.
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import time
@@ -152,3 +153,15 @@ def test_usage_errors_are_one_line(capsys):
     assert err.startswith("error: no_such_model") and len(err.splitlines()) == 1
     with pytest.raises(SystemExit):
         stream.main(["--size", "sixty"])
+
+
+def test_the_stream_benchmark_measures_through_pipes(tmp_path, capsys):
+    from jaxsharp import bench
+
+    out = tmp_path / "stream.json"
+    assert bench.main(["stream", "--json", str(out), "--sizes", "64x48", "--models", "student-tiny",
+                       "--frames", "6"]) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["model"] == "student-tiny" and row["size"] == [64, 48] and row["fps"] > 0
+    assert 0 < row["latency_ms_median"] <= row["latency_ms_p95"]
+    assert "| student-tiny | 64x48 |" in capsys.readouterr().out
