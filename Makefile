@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(PY) -m jaxsharp.demo
+	@echo "jaxsharp is installed in $(VENV): 'source $(VENV)/bin/activate' (or $(VENV)/bin/jaxsharp --help)"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -18,6 +18,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = paths.data_root()  # $JAXSHARP_DATA, else ../shared/data beside the repository
 
 
+def pytest_sessionstart(session):
+    # Without the data root most tests would each fail on it (over a hundred errors): one line says why instead.
+    if not SHARED_DATA.is_dir():
+        pytest.exit(f"{SHARED_DATA} not found: the tests need the project's shared data, ../shared/data beside the "
+                    "repository (or set $JAXSHARP_DATA); see the README's Quick start", returncode=4)
+
+
 def pytest_collection_modifyitems(config, items):
     # `slow` tests run only when asked for by marker expression (e.g. -m slow).
     if "slow" in (config.getoption("-m") or ""):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -36,3 +38,13 @@ def test_unknown_command_lists_the_commands(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert all(name in err for name in cli.COMMANDS)
+
+
+def test_the_suite_without_its_data_stops_with_one_line(tmp_path):
+    env = {**os.environ, "JAXSHARP_DATA": str(tmp_path / "nowhere")}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_cli.py"],
+                         capture_output=True, text=True, timeout=120, env=env,
+                         cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert out.returncode == 4
+    assert f"{tmp_path / 'nowhere'} not found: the tests need the project's shared data" in out.stdout + out.stderr
+    assert "error" not in (out.stdout + out.stderr).lower().replace("errors", "")  # no per-test errors
