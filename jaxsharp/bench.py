@@ -5,6 +5,7 @@
     python -m jaxsharp.bench --json bench.json --plot speed_quality.png --quality results.json
     python -m jaxsharp.bench --json bench.json --student runs/my_run/export      # also time a trained student
     python -m jaxsharp.bench stream --json stream.json     # `jaxsharp stream` through pipes (bench_stream.py)
+    python -m jaxsharp.bench video --json video.json       # `jaxsharp sharpen clip.mp4`, file to file
 
 Entries, all x2 on a WxH frame (sharpen: WxH in and out; upscale: (W/2)x(H/2) in):
 - student-*: each shipped student, and each registered size without a shipped x2 sharpen student, built with
@@ -385,10 +386,11 @@ def build_parser(prog: str = "python -m jaxsharp.bench") -> argparse.ArgumentPar
 
 def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.bench") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["stream"]:  # `jaxsharp stream` through pipes: jaxsharp/bench_stream.py
+    if argv[:1] in (["stream"], ["video"]):  # the video paths end to end: jaxsharp/bench_stream.py
         from jaxsharp import bench_stream
 
-        return bench_stream.main(argv[1:], prog=f"{prog} stream")
+        entry = bench_stream.main if argv[0] == "stream" else bench_stream.video_main
+        return entry(argv[1:], prog=f"{prog} {argv[0]}")
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     if bool(args.plot) != bool(args.quality):

@@ -165,3 +165,13 @@ def test_the_stream_benchmark_measures_through_pipes(tmp_path, capsys):
     assert row["model"] == "student-tiny" and row["size"] == [64, 48] and row["fps"] > 0
     assert 0 < row["latency_ms_median"] <= row["latency_ms_p95"]
     assert "| student-tiny | 64x48 |" in capsys.readouterr().out
+
+
+def test_the_video_benchmark_times_file_to_file_beside_the_model(tmp_path, capsys):
+    from jaxsharp import bench
+
+    out = tmp_path / "video.json"
+    assert bench.main(["video", "--json", str(out), "--sizes", "64x48", "--models", "student-tiny",
+                       "--frames", "5"]) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["frames"] == 5 and row["end_to_end_fps"] > 0 and row["model_fps"] > 0
