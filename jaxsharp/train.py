@@ -20,9 +20,19 @@ from ml_collections import config_flags
 
 from jaxsharp import configs, mesh, paths
 
+
+def _accelerator_help() -> str:
+    """--accelerator's help: what is installed here, found without starting a backend, and what the rest need."""
+    installed = mesh.installed_platforms()
+    missing = [f"{name} needs {mesh.NEEDS[name]}" for name in mesh.ACCELERATORS if name not in installed]
+    return (f"backend to run on; without --accelerator JAX picks the best available. Detected here (JAX support "
+            f"installed): {', '.join(installed)}{'. ' + '; '.join(missing) if missing else ''}. "
+            "`python -c 'import jax; print(jax.devices())'` lists the devices JAX starts")
+
+
 _CONFIG = configs.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory (default: runs/<config file name>)")
-_ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, "backend to run on (default: JAX's choice)")
+_ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, _accelerator_help())
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for several processes")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "number of processes (hosts)")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "this process's index, 0 .. num_processes - 1")
