@@ -67,6 +67,10 @@ def main(argv: list[str]) -> None:
     # After setup: importing the model code must not start a backend first.
     from jaxsharp import checkpoint, train_lib
 
+    try:  # before any data is read or anything compiled
+        train_lib.validate_config(_CONFIG.value)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     config_path = config_flags.get_config_filename(flags.FLAGS["config"])
     workdir = _WORKDIR.value or str(pathlib.Path("runs") / pathlib.Path(config_path).stem)
     try:
