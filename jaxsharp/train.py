@@ -49,7 +49,7 @@ def _drop_orbax_tracebacks(record) -> bool:
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise SystemExit(f"error: unexpected arguments: {' '.join(argv[1:])}")
     if _DATA_ROOT.value:
         # Through the environment, so the input workers and anything the run starts see the same root.
         os.environ[paths.DATA_ENV] = str(pathlib.Path(_DATA_ROOT.value).expanduser().resolve())
@@ -80,8 +80,17 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"error: {e}") from None
 
 
+def _parse_flags(argv: list[str]) -> list[str]:
+    """app.run's flag parse, a bad config file, override or flag ending the run in one `error:` line."""
+    try:
+        return configs.parse_flags(flags.FLAGS, argv)
+    except configs.ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train") -> int:
-    """`jaxsharp train ...`: absl parses the flags (ml_collections' --config.key=value among them)."""
+    """`jaxsharp train ...` and `python -m jaxsharp.train ...`: absl parses the flags (ml_collections'
+    --config.key=value among them; it reads those from sys.argv)."""
     import sys
 
     # absl's --help lists the key flags of the module named sys.argv[0] (the `jaxsharp` script): make them ours.
@@ -92,9 +101,9 @@ def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train"
         print(f"usage: {prog} --config FILE [--config.KEY=VALUE ...] [flags]\n\n{__doc__.split(chr(10) * 2)[0]}\n")
         print(flags.FLAGS.main_module_help())
         return 0
-    app.run(main, argv=[prog, *argv])
+    app.run(main, argv=[prog, *argv], flags_parser=_parse_flags)
     return 0  # app.run exits itself
 
 
 if __name__ == "__main__":
-    app.run(main)
+    raise SystemExit(run())

@@ -50,8 +50,8 @@ def test_load_config_parses_overrides_as_the_trainer_does():
                                  ["--config.steps=9", "--config.data.train_dirs=('a', '/b')", "--config.optim.lr=0.5",
                                   "--config.eval.sets=()"])
     assert (config.steps, config.data.train_dirs, config.optim.lr, config.eval.sets) == (9, ("a", "/b"), 0.5, ())
-    with pytest.raises(Exception, match="nosuch"):
-        configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--config.nosuch=1"])
+    with pytest.raises(configs.ConfigError, match=r"^--config.optim.shedule: no such key; did you mean optim.schedule"):
+        configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--config.optim.shedule=cosine"])
     with pytest.raises(ValueError, match="not --config"):
         configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--steps=1"])
 
