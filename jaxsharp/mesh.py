@@ -30,6 +30,31 @@ class AcceleratorUnavailableError(RuntimeError):
 _PLATFORMS = {"cpu": ("cpu",), "gpu": ("cuda", "rocm"), "tpu": ("tpu",)}
 
 
+# What each accelerator needs beyond the jaxlib every install has (pyproject.toml's extras).
+NEEDS = {"gpu": "an NVIDIA GPU and `pip install 'jaxsharp[gpu]'` (CUDA 12)",
+         "tpu": "a TPU VM and `pip install 'jaxsharp[tpu]'`"}
+
+
+def installed_platforms() -> tuple[str, ...]:
+    """The accelerators whose JAX support is installed here: cpu always, gpu with a CUDA or ROCm PJRT plugin, tpu with
+    libtpu. Read from the installed packages (no plugin imported, no backend started), so cheap enough for --help;
+    whether the hardware is there shows only when a backend starts (`setup`, or `jax.devices()`)."""
+    import importlib.util
+    import pkgutil
+    from importlib import metadata
+
+    plugins = {entry.value.split(":")[0] for entry in metadata.entry_points(group="jax_plugins")}
+    namespace = importlib.util.find_spec("jax_plugins")  # older plugins: modules of the jax_plugins package
+    if namespace is not None and namespace.submodule_search_locations:
+        plugins |= {m.name for m in pkgutil.iter_modules(namespace.submodule_search_locations)}
+    found = ["cpu"]
+    if any("cuda" in name or "rocm" in name for name in plugins):
+        found.append("gpu")
+    if importlib.util.find_spec("libtpu") is not None or any("tpu" in name for name in plugins):
+        found.append("tpu")
+    return tuple(found)
+
+
 def _start_backend(platform: str) -> list | None:
     """Devices of `platform` with JAX pinned to it, or None (pin undone) when it cannot start."""
     from jax.extend import backend

@@ -20,9 +20,19 @@ from ml_collections import config_flags
 
 from jaxsharp import configs, mesh, paths
 
+
+def _accelerator_help() -> str:
+    """--accelerator's help: what is installed here, found without starting a backend, and what the rest need."""
+    installed = mesh.installed_platforms()
+    missing = [f"{name} needs {mesh.NEEDS[name]}" for name in mesh.ACCELERATORS if name not in installed]
+    return (f"backend to run on; without --accelerator JAX picks the best available. Detected here (JAX support "
+            f"installed): {', '.join(installed)}{'. ' + '; '.join(missing) if missing else ''}. "
+            "`python -c 'import jax; print(jax.devices())'` lists the devices JAX starts")
+
+
 _CONFIG = configs.define_config_flag()
 _WORKDIR = flags.DEFINE_string("workdir", None, "run directory (default: runs/<config file name>)")
-_ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, "backend to run on (default: JAX's choice)")
+_ACCELERATOR = flags.DEFINE_enum("accelerator", None, mesh.ACCELERATORS, _accelerator_help())
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for several processes")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "number of processes (hosts)")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "this process's index, 0 .. num_processes - 1")
@@ -39,7 +49,7 @@ def _drop_orbax_tracebacks(record) -> bool:
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise SystemExit(f"error: unexpected arguments: {' '.join(argv[1:])}")
     if _DATA_ROOT.value:
         # Through the environment, so the input workers and anything the run starts see the same root.
         os.environ[paths.DATA_ENV] = str(pathlib.Path(_DATA_ROOT.value).expanduser().resolve())
@@ -57,6 +67,10 @@ def main(argv: list[str]) -> None:
     # After setup: importing the model code must not start a backend first.
     from jaxsharp import checkpoint, train_lib
 
+    try:  # before any data is read or anything compiled
+        train_lib.validate_config(_CONFIG.value)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     config_path = config_flags.get_config_filename(flags.FLAGS["config"])
     workdir = _WORKDIR.value or str(pathlib.Path("runs") / pathlib.Path(config_path).stem)
     try:
@@ -66,8 +80,17 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"error: {e}") from None
 
 
+def _parse_flags(argv: list[str]) -> list[str]:
+    """app.run's flag parse, a bad config file, override or flag ending the run in one `error:` line."""
+    try:
+        return configs.parse_flags(flags.FLAGS, argv)
+    except configs.ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train") -> int:
-    """`jaxsharp train ...`: absl parses the flags (ml_collections' --config.key=value among them)."""
+    """`jaxsharp train ...` and `python -m jaxsharp.train ...`: absl parses the flags (ml_collections'
+    --config.key=value among them; it reads those from sys.argv)."""
     import sys
 
     # absl's --help lists the key flags of the module named sys.argv[0] (the `jaxsharp` script): make them ours.
@@ -78,9 +101,9 @@ def run(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.train"
         print(f"usage: {prog} --config FILE [--config.KEY=VALUE ...] [flags]\n\n{__doc__.split(chr(10) * 2)[0]}\n")
         print(flags.FLAGS.main_module_help())
         return 0
-    app.run(main, argv=[prog, *argv])
+    app.run(main, argv=[prog, *argv], flags_parser=_parse_flags)
     return 0  # app.run exits itself
 
 
 if __name__ == "__main__":
-    app.run(main)
+    raise SystemExit(run())

@@ -1,6 +1,7 @@
 """The training loop: config in, trained and exported model out (`jaxsharp.train` is its command line).
 
     config = configs.load_config("experiments/student_small_x2.py", ["--config.steps=10"])  # as the CLI reads it
+    train_lib.validate_config(config)                         # a one-line ValueError for a value no run can use
     result = train_lib.train_and_evaluate(config, workdir)   # (jaxsharp.configs; or any get_config() ConfigDict)
 
 What a run leaves in WORKDIR:
@@ -37,7 +38,7 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import atomic, checkpoint, data, evaluate, mesh as mesh_lib, models, paths, steps
+from jaxsharp import atomic, checkpoint, data, degrade, evaluate, losses, mesh as mesh_lib, models, paths, steps
 from jaxsharp.engine import Sharpener
 
 DATA_SOURCES = ("folders", "div2k")
@@ -229,8 +230,6 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
 
 
 def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
-    from jaxsharp import losses
-
     loss = config.loss
 
     def loss_fn(model, batch, key):
@@ -334,17 +333,58 @@ def _evaluate(config, spec: models.TrainingSpec, engine: Sharpener, model) -> di
 # The loop
 
 
-def _check_config(config: ml_collections.ConfigDict) -> None:
-    for key in ("steps", "log_every", "eval_every", "checkpoint_every"):
-        if config[key] < 1:
-            raise ValueError(f"{key} must be >= 1, got {config[key]}")
-    if config.loss.distill_lambda < 0:
-        raise ValueError(f"loss.distill_lambda must be >= 0, got {config.loss.distill_lambda}")
+def validate_config(config: ml_collections.ConfigDict) -> None:
+    """Raises ValueError naming the first field of `config` a run cannot use and what it allows.
+
+    Cheap (no data read, nothing built or compiled): the trainer calls it before any expensive work, and
+    `train_and_evaluate` first. What needs the files (folders, teacher weights) is checked where they are read.
+    """
+    for key in ("steps", "log_every", "eval_every", "checkpoint_every", "data.batch_size", "data.crop_size",
+                "data.scale"):
+        _at_least(config, key, 1)
+    _at_least(config, "data.worker_count", 0)
+    _at_least(config, "loss.distill_lambda", 0)
+    _one_of(config, "model.kind", tuple(models.FAMILIES))
+    _one_of(config, "data.mode", degrade.MODES)
+    _one_of(config, "data.source", DATA_SOURCES, default="folders")
+    _one_of(config, "data.degradation", tuple(sorted(degrade.DEGRADATIONS)), default=degrade.DEFAULT)
+    _one_of(config, "optim.schedule", SCHEDULES)
+    _one_of(config, "loss.pixel_kind", losses.KINDS)
+    _one_of(config, "loss.distill_kind", losses.KINDS)
+    try:  # the family's own checks (student size and fields, SwinIR's scale and mode); nothing is built
+        models.training_spec(config)
+    except TypeError as e:  # a field the family's config does not have
+        raise ValueError(f"model.{config.model.kind}: {e}") from None
+    make_schedule(config.optim, config.steps)  # multistep milestones inside the warmup
+    if config.data.get("source", "folders") == "folders" and not config.data.train_dirs:
+        raise ValueError("data.train_dirs is empty; name one or more image folders")
+    if config.loss.distill_lambda > 0 and not (config.loss.teacher or config.loss.teacher_cache_dir):
+        raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir; "
+                         "or set loss.distill_lambda = 0")
+
+
+def _field(config: ml_collections.ConfigDict, key: str, default=None):
+    *sections, name = key.split(".")
+    for section in sections:
+        config = config[section]
+    return config.get(name, default)
+
+
+def _at_least(config: ml_collections.ConfigDict, key: str, low: int) -> None:
+    value = _field(config, key)
+    if value < low:
+        raise ValueError(f"{key} must be >= {low}, got {value}")
+
+
+def _one_of(config: ml_collections.ConfigDict, key: str, allowed: tuple[str, ...], default=None) -> None:
+    value = _field(config, key, default)
+    if value not in allowed:
+        raise ValueError(f"unknown {key} {value!r}; choose one of {', '.join(allowed)}")
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> TrainResult:
     """Trains (or resumes) the run described by `config` in `workdir`; see the module docstring."""
-    _check_config(config)
+    validate_config(config)
     workdir = pathlib.Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     is_main = jax.process_index() == 0

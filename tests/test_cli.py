@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from jaxsharp import cli
+from jaxsharp import cli, mesh
 
 ARGPARSE_COMMANDS = [name for name in cli.COMMANDS if name != "train"]
 
@@ -23,10 +23,14 @@ def test_every_command_has_help_under_its_jaxsharp_name(command, capsys):
 
 
 def test_train_help_and_the_python_m_forms():
-    # absl parses train's flags (ml_collections' --config.key=value among them): its --help lists --config.
+    # absl parses train's flags (ml_collections' --config.key=value among them): its --help lists --config, and
+    # --accelerator's help the platforms installed here (found without starting a backend) and the fallback.
     out = subprocess.run([sys.executable, "-m", "jaxsharp", "train", "--help"], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and "--config" in out.stdout + out.stderr
+    help_text = " ".join(out.stdout.split())
+    assert f"Detected here (JAX support installed): {', '.join(mesh.installed_platforms())}" in help_text
+    assert "without --accelerator JAX picks the best available" in help_text
     for module in ("jaxsharp.evaluate", "jaxsharp.infer", "jaxsharp.port"):
         out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and "usage:" in out.stdout, (module, out.stderr[-500:])

@@ -11,7 +11,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxsharp import configs, evaluate, models, paths
+from jaxsharp import configs, evaluate, models, paths, train_lib
 from jaxsharp.configs import common
 from jaxsharp.image_io import write_image
 
@@ -42,6 +42,7 @@ def test_every_config_is_common_plus_overrides_and_names_a_model(path):
     assert {k for k in keys - base if not k.startswith("model.student.")} == set()  # StudentConfig fields only
     spec = models.training_spec(config)  # the model section is one the trainer builds (nothing is built here)
     assert spec.name == {"student": "student", "swinir": "teacher"}[config.model.kind]
+    train_lib.validate_config(config)  # and every value one the trainer accepts
 
 
 def test_load_config_parses_overrides_as_the_trainer_does():
@@ -49,8 +50,8 @@ def test_load_config_parses_overrides_as_the_trainer_does():
                                  ["--config.steps=9", "--config.data.train_dirs=('a', '/b')", "--config.optim.lr=0.5",
                                   "--config.eval.sets=()"])
     assert (config.steps, config.data.train_dirs, config.optim.lr, config.eval.sets) == (9, ("a", "/b"), 0.5, ())
-    with pytest.raises(Exception, match="nosuch"):
-        configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--config.nosuch=1"])
+    with pytest.raises(configs.ConfigError, match=r"^--config.optim.shedule: no such key; did you mean optim.schedule"):
+        configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--config.optim.shedule=cosine"])
     with pytest.raises(ValueError, match="not --config"):
         configs.load_config(REPO / "tests" / "configs" / "student_tiny.py", ["--steps=1"])
 

@@ -23,7 +23,7 @@ from flax import nnx
 from jaxsharp import atomic
 from jaxsharp.checkpoint import flat_params, flat_state, load_flat_params
 from jaxsharp.loaded_model import LoadedModel, TrainingSpec
-from jaxsharp.student.config import StudentConfig
+from jaxsharp.student.config import SIZES, StudentConfig
 from jaxsharp.student.model import Student, abstract, build
 
 CONFIG_FILE = "config.json"
@@ -134,6 +134,8 @@ def training_spec(config) -> TrainingSpec:
     scale=data.scale, mode=data.mode, **the other config.model.student fields)."""
     fields = dict(config.model.student)
     size = fields.pop("size")
+    if size not in SIZES:
+        raise ValueError(f"unknown model.student.size {size!r}; registered sizes: {', '.join(SIZES)}")
     student_config = StudentConfig.from_size(size, scale=config.data.scale, mode=config.data.mode, **fields)
     return TrainingSpec(
         build=lambda rngs: build(student_config, rngs=rngs),
