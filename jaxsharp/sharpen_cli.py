@@ -225,11 +225,15 @@ def _sharpen_video(job: Job, engine: Sharpener, run: _Run) -> None:
     from jaxsharp import video
 
     try:
-        summary = video.transcode(job.src, job.dst, engine, batch=engine.batch, scale=engine.out_scale,
-                                  progress=sys.stderr.isatty())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            summary = video.transcode(job.src, job.dst, engine, batch=engine.batch, scale=engine.out_scale,
+                                      progress=sys.stderr.isatty())
     except video.VideoError as e:
         run.fail(str(e))
         return
+    for warning in caught:  # dropped audio, skipped damaged packets: one line each, as for images
+        print(f"warning: {warning.message}", file=sys.stderr)
     if run.verbose:
         print(f"{job.src}: {summary.frames} frames at {float(summary.rate):.3f} fps, {summary.codec} "
               f"{summary.size[1]}x{summary.size[0]}, {summary.audio_streams} audio stream(s) copied", file=sys.stderr)

@@ -11,6 +11,14 @@ with a warning. Subtitle and data streams, container metadata and rotation side 
 
 PyAV is imported on first use, so images work without it. The output appears complete or not at all
 (jaxsharp.atomic).
+
+Damaged files: every failure is a `VideoError`, one line naming the file, and no output is left behind. A video
+packet the decoder rejects as invalid data is skipped, as the ffmpeg command does, and counted
+(`VideoSummary.damaged_packets`, with a warning); a file with no decodable frame, a stream with no decoder or no
+frame size, a frame whose size differs from the stream's, or a container the demuxer cannot read through is an
+error. Decoding always ends: a sequential demuxer consumes at least one byte of the file per packet, so more packets
+than the file has bytes means a damaged index replaying the same bytes, and is an error too.
+tests/test_video_mutations.py checks this on a thousand byte-flipped, truncated and spliced files.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matr
 _CODECS = ("libx264", "mpeg4")  # first available wins
 _CODEC_OPTIONS = {"libx264": {"crf": "18"}}
 _MPEG4_QSCALE = 3  # MPEG-4 Part 2 has no CRF; a fixed quantiser of 3 is visually near-lossless
+_MAX_RATE = 1000  # fps; a larger (or non-positive) rate in a header is damage, and the next guess is used
 
 
 class VideoError(RuntimeError):
@@ -46,6 +55,8 @@ class VideoSummary:
     codec: str
     audio_streams: int
     dropped_audio: tuple[str, ...]
+    undecodable_audio: int = 0  # audio streams of a codec FFmpeg does not know (a damaged header), dropped
+    damaged_packets: int = 0  # video packets the decoder rejected as invalid data, skipped
 
 
 def is_video(path: str | os.PathLike) -> bool:
@@ -75,41 +86,93 @@ def video_codec() -> str:
 def transcode(src: str | os.PathLike, dst: str | os.PathLike,
               process: Callable[[list[np.ndarray]], list[np.ndarray]], *, batch: int, scale: int = 1,
               progress: bool = False) -> VideoSummary:
-    """Decodes `src`, runs `process` on batches of frames, encodes to `dst` (atomically) with the audio copied."""
+    """Decodes `src`, runs `process` on batches of frames, encodes to `dst` (atomically) with the audio copied.
+
+    Raises VideoError (one line naming the file) for anything unreadable or unwritable; see the module docstring.
+    """
     av = _av()
     src, dst = pathlib.Path(src), pathlib.Path(dst)
     fmt = _CONTAINER_FORMATS.get(dst.suffix.lower())
     if fmt is None:
         raise VideoError(f"{dst}: cannot write this container; use one of {', '.join(_CONTAINER_FORMATS)}")
     try:
-        source = av.open(str(src))
+        # Damaged metadata is still text to show, never a reason to refuse the video.
+        source = av.open(str(src), metadata_errors="replace")
     except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise VideoError(f"{src}: cannot open video ({e})") from None
-    try:
-        with source:
-            if not source.streams.video:
-                raise VideoError(f"{src}: no video stream")
-            summary = {}
-            atomic.write_file(dst, lambda f: summary.update(_transcode(av, source, f, fmt, process, batch=batch,
-                                                                       scale=scale, progress=progress)))
-    except VideoError:
-        raise
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise VideoError(f"{src}: {e}") from None
+        raise VideoError(f"{src}: cannot open video ({_reason(e)})") from None
+    with source:
+        video_in = _video_stream(source, src)
+        summary = {}
+        try:
+            atomic.write_file(dst, lambda f: summary.update(_transcode(av, source, video_in, f, fmt, process,
+                                                                       src=src, batch=batch, scale=scale,
+                                                                       progress=progress)))
+        except av.error.FFmpegError as e:
+            # The last guard: _transcode turns the decoder's errors into VideoError where it can say more; what
+            # reaches here is FFmpeg refusing what a damaged stream led to (a demuxer stopping mid-file, an
+            # encoder or muxer rejecting the parameters). Python errors are not caught: they are bugs.
+            raise VideoError(f"{src}: cannot transcode ({_reason(e)})") from None
+        except OSError as e:
+            raise VideoError(f"{dst}: cannot write ({_reason(e)})") from None
     if summary["dropped_audio"]:
         warnings.warn(f"{dst}: audio ({', '.join(summary['dropped_audio'])}) cannot go into {dst.suffix}; dropped "
                       "(write .mkv to keep it)", stacklevel=2)
+    if summary["undecodable_audio"]:
+        warnings.warn(f"{src}: {summary['undecodable_audio']} audio stream(s) with no decoder (damaged or unsupported "
+                      "codec) dropped", stacklevel=2)
+    if summary["damaged_packets"]:
+        warnings.warn(f"{src}: {summary['damaged_packets']} damaged video packet(s) skipped; "
+                      f"{summary['frames']} frames written", stacklevel=2)
     return VideoSummary(**summary)
 
 
-def _transcode(av, source, file, fmt: str, process, *, batch: int, scale: int, progress: bool) -> dict:
+def _reason(e: BaseException) -> str:
+    """One line: FFmpeg's description of an error (without the file name and log PyAV appends), else str(e)."""
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return " ".join(text.split())
+
+
+def _video_stream(source, src: pathlib.Path):
+    """The first video stream, checked for what _transcode needs: a decoder and a frame size."""
+    if not source.streams.video:
+        raise VideoError(f"{src}: no video stream")
+    stream = source.streams.video[0]
+    context = stream.codec_context  # None when FFmpeg has no decoder for the codec the header names
+    if context is None:
+        raise VideoError(f"{src}: no decoder for the video stream (damaged header or unsupported codec)")
+    if not (context.width > 0 and context.height > 0):
+        raise VideoError(f"{src}: the video stream has no frame size ({context.width}x{context.height})")
+    return stream
+
+
+def _frame_rate(stream) -> Fraction:
+    """The stream's average rate, else FFmpeg's guess, else 25 fps; a header's rate outside (0, 1000] is damage."""
+    for rate in (stream.average_rate, stream.guessed_rate):
+        if rate and 0 < rate <= _MAX_RATE:
+            return Fraction(rate)
+    return Fraction(25)
+
+
+def _packet_budget(src: pathlib.Path, source) -> int:
+    """The most packets demuxing `src` may yield: the hang guard.
+
+    Each packet of a sequential demuxer holds at least one byte of the file, and each stream ends with one empty
+    flush packet; more than that is a damaged index (e.g. an MP4 sample table) replaying the same bytes, which
+    would otherwise run on for as long as the index claims.
+    """
+    return os.path.getsize(src) + len(source.streams)
+
+
+def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Path, batch: int, scale: int,
+               progress: bool) -> dict:
     from tqdm import tqdm
 
-    video_in = source.streams.video[0]
     video_in.thread_type = "AUTO"
-    rate = Fraction(video_in.average_rate or video_in.guessed_rate or 25)
-    height, width = video_in.codec_context.height * scale, video_in.codec_context.width * scale
+    rate = _frame_rate(video_in)
+    in_size = (video_in.codec_context.height, video_in.codec_context.width)
+    height, width = in_size[0] * scale, in_size[1] * scale
     enc_h, enc_w = height + height % 2, width + width % 2  # yuv420p subsamples chroma 2x2
+    packet_budget = _packet_budget(src, source)
     codec = video_codec()
     with av.open(file, mode="w", format=fmt) as sink:
         video_out = sink.add_stream(codec, rate=rate)
@@ -117,16 +180,19 @@ def _transcode(av, source, file, fmt: str, process, *, batch: int, scale: int, p
         video_out.options = dict(_CODEC_OPTIONS.get(codec, {}))
         if codec == "mpeg4":
             video_out.codec_context.qscale = _MPEG4_QSCALE
-        audio, dropped = {}, []
+        audio, dropped, undecodable = {}, [], 0
         for stream in source.streams.audio:
-            if stream.codec_context.name in sink.supported_codecs:
+            if stream.codec_context is None:  # no codec FFmpeg knows (a damaged header): nothing to remux by
+                undecodable += 1
+            elif stream.codec_context.name in sink.supported_codecs:
                 audio[stream.index] = sink.add_stream_from_template(stream)
             else:
                 dropped.append(stream.codec_context.name)
         time_base = 1 / rate
         pending: list[tuple[np.ndarray, float | None]] = []
         state = {"frames": 0, "pts": -1}
-        bar = tqdm(total=video_in.frames or None, unit="frame", disable=not progress, leave=False)
+        bar = tqdm(total=video_in.frames if video_in.frames > 0 else None, unit="frame", disable=not progress,
+                   leave=False)
 
         def flush():
             outputs = process([frame for frame, _ in pending])
@@ -146,21 +212,39 @@ def _transcode(av, source, file, fmt: str, process, *, batch: int, scale: int, p
             bar.update(len(pending))
             pending.clear()
 
+        packets, damaged, first_damage = 0, 0, ""
         with bar:
             for packet in source.demux(video_in, *[s for s in source.streams.audio if s.index in audio]):
+                packets += 1
+                if packets > packet_budget:
+                    raise VideoError(f"{src}: damaged index (more than {packet_budget} packets from a file of "
+                                     f"{os.path.getsize(src)} bytes)")
                 if packet.stream.type == "audio":
                     if packet.dts is not None:  # the demuxer's final flush packet carries no data
                         packet.stream = audio[packet.stream.index]
                         sink.mux(packet)
                     continue
-                for decoded in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError as e:  # a corrupt packet: skip it, as the ffmpeg command does
+                    damaged += 1
+                    first_damage = first_damage or _reason(e)
+                    continue
+                for decoded in frames:
+                    if (decoded.height, decoded.width) != in_size:
+                        raise VideoError(f"{src}: a frame of {decoded.width}x{decoded.height} in a "
+                                         f"{in_size[1]}x{in_size[0]} stream (damaged, or a size change this "
+                                         "cannot re-encode)")
                     rgb = decoded.to_ndarray(format="rgb24").astype(np.float32) / np.float32(255.0)
                     pending.append((rgb, decoded.time))
                     if len(pending) == batch:
                         flush()
             if pending:
                 flush()
+        if not state["frames"]:
+            damage = f"; {damaged} damaged packet(s): {first_damage}" if damaged else ""
+            raise VideoError(f"{src}: no video frame could be decoded{damage}")
         for packet in video_out.encode(None):
             sink.mux(packet)
     return dict(frames=state["frames"], rate=rate, size=(enc_h, enc_w), codec=codec, audio_streams=len(audio),
-                dropped_audio=tuple(dropped))
+                dropped_audio=tuple(dropped), undecodable_audio=undecodable, damaged_packets=damaged)
