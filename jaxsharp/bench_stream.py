@@ -160,7 +160,7 @@ def time_video(model: str, width: int, height: int, *, frames: int, batch: int =
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(pathlib.Path(tmp) / "clip.mp4", width, height, frames)
         start = time.perf_counter()
-        summary = video.transcode(clip, pathlib.Path(tmp) / "out.mp4", engine, batch=batch)
+        summary = video.transcode(clip, pathlib.Path(tmp) / "out.mp4", engine.start_bucket, batch=batch)
         seconds = time.perf_counter() - start
     return {"model": model, "size": [width, height], "frames": summary.frames, "batch": batch,
             "end_to_end_fps": summary.frames / seconds, "model_fps": model_fps}

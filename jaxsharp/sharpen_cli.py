@@ -227,8 +227,9 @@ def _sharpen_video(job: Job, engine: Sharpener, run: _Run) -> None:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            summary = video.transcode(job.src, job.dst, engine, batch=engine.batch, scale=engine.out_scale,
-                                      progress=sys.stderr.isatty())
+            # start_bucket dispatches without waiting: decoding, the model and encoding overlap.
+            summary = video.transcode(job.src, job.dst, engine.start_bucket, batch=engine.batch,
+                                      scale=engine.out_scale, progress=sys.stderr.isatty())
     except video.VideoError as e:
         run.fail(str(e))
         return

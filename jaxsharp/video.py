@@ -3,7 +3,8 @@
     summary = transcode("clip.mp4", "clip_sharp.mp4", process, batch=4, scale=1)
 
 `process` takes a list of float32 RGB frames [H, W, 3] in [0, 1] (at most `batch`) and returns as many frames,
-`scale` times larger. Video: H.264 (libx264, CRF 18) if PyAV's bundled FFmpeg has it, else MPEG-4 Part 2; yuv420p,
+`scale` times larger, or a function returning them (work dispatched to the device, e.g. `engine.start_bucket`):
+decoding, the model and encoding then overlap, the encoder in its own thread, frames kept in order. Video: H.264 (libx264, CRF 18) if PyAV's bundled FFmpeg has it, else MPEG-4 Part 2; yuv420p,
 so an odd output width or height is padded by one repeated edge pixel. Each frame keeps its presentation time
 (rounded to the frame rate's grid), so the average frame rate and the sync with the audio are kept. Audio streams are
 remuxed packet by packet, never re-encoded; one the output container cannot hold (e.g. PCM into MP4) is dropped
@@ -26,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import queue
+import threading
 import warnings
 from fractions import Fraction
 from typing import Callable
@@ -193,10 +196,14 @@ def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Pa
         state = {"frames": 0, "pts": -1}
         bar = tqdm(total=video_in.frames if video_in.frames > 0 else None, unit="frame", disable=not progress,
                    leave=False)
+        # Decoding (this thread), the model (the device, dispatched without waiting when `process` returns a
+        # function) and encoding (the writer thread, which also muxes the audio: one thread touches the sink)
+        # overlap; the queue keeps the order and holds at most two batches in flight.
+        jobs: queue.Queue = queue.Queue(maxsize=2)
+        failed: list[BaseException] = []
 
-        def flush():
-            outputs = process([frame for frame, _ in pending])
-            for (_, seconds), out in zip(pending, outputs):
+        def encode(outputs, times):
+            for seconds, out in zip(times, outputs):
                 pixels = to_uint8(out)
                 if pixels.shape[:2] != (enc_h, enc_w):
                     pixels = np.pad(pixels, ((0, enc_h - pixels.shape[0]), (0, enc_w - pixels.shape[1]), (0, 0)),
@@ -208,39 +215,69 @@ def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Pa
                 frame.pts, frame.time_base = state["pts"], time_base
                 for packet in video_out.encode(frame):
                     sink.mux(packet)
-            state["frames"] += len(pending)
-            bar.update(len(pending))
+            state["frames"] += len(times)
+            bar.update(len(times))
+
+        def writer():
+            try:
+                while (job := jobs.get()) is not None:
+                    kind, payload = job
+                    if kind == "audio":
+                        sink.mux(payload)
+                    else:
+                        result, times = payload
+                        encode(result() if callable(result) else result, times)
+            except BaseException as e:  # raised by the decoding thread
+                failed.append(e)
+                while jobs.get() is not None:  # let the decoder finish its puts
+                    pass
+
+        def send(job) -> None:
+            if failed:
+                raise failed[0]
+            jobs.put(job)
+
+        def flush():
+            send(("video", (process([frame for frame, _ in pending]), [t for _, t in pending])))
             pending.clear()
 
+        thread = threading.Thread(target=writer, name="video-writer", daemon=True)
+        thread.start()
         packets, damaged, first_damage = 0, 0, ""
-        with bar:
-            for packet in source.demux(video_in, *[s for s in source.streams.audio if s.index in audio]):
-                packets += 1
-                if packets > packet_budget:
-                    raise VideoError(f"{src}: damaged index (more than {packet_budget} packets from a file of "
-                                     f"{os.path.getsize(src)} bytes)")
-                if packet.stream.type == "audio":
-                    if packet.dts is not None:  # the demuxer's final flush packet carries no data
-                        packet.stream = audio[packet.stream.index]
-                        sink.mux(packet)
-                    continue
-                try:
-                    frames = packet.decode()
-                except av.error.InvalidDataError as e:  # a corrupt packet: skip it, as the ffmpeg command does
-                    damaged += 1
-                    first_damage = first_damage or _reason(e)
-                    continue
-                for decoded in frames:
-                    if (decoded.height, decoded.width) != in_size:
-                        raise VideoError(f"{src}: a frame of {decoded.width}x{decoded.height} in a "
-                                         f"{in_size[1]}x{in_size[0]} stream (damaged, or a size change this "
-                                         "cannot re-encode)")
-                    rgb = decoded.to_ndarray(format="rgb24").astype(np.float32) / np.float32(255.0)
-                    pending.append((rgb, decoded.time))
-                    if len(pending) == batch:
-                        flush()
-            if pending:
-                flush()
+        try:
+            with bar:
+                for packet in source.demux(video_in, *[s for s in source.streams.audio if s.index in audio]):
+                    packets += 1
+                    if packets > packet_budget:
+                        raise VideoError(f"{src}: damaged index (more than {packet_budget} packets from a file of "
+                                         f"{os.path.getsize(src)} bytes)")
+                    if packet.stream.type == "audio":
+                        if packet.dts is not None:  # the demuxer's final flush packet carries no data
+                            packet.stream = audio[packet.stream.index]
+                            send(("audio", packet))
+                        continue
+                    try:
+                        frames = packet.decode()
+                    except av.error.InvalidDataError as e:  # a corrupt packet: skip it, as the ffmpeg command does
+                        damaged += 1
+                        first_damage = first_damage or _reason(e)
+                        continue
+                    for decoded in frames:
+                        if (decoded.height, decoded.width) != in_size:
+                            raise VideoError(f"{src}: a frame of {decoded.width}x{decoded.height} in a "
+                                             f"{in_size[1]}x{in_size[0]} stream (damaged, or a size change this "
+                                             "cannot re-encode)")
+                        rgb = decoded.to_ndarray(format="rgb24").astype(np.float32) / np.float32(255.0)
+                        pending.append((rgb, decoded.time))
+                        if len(pending) == batch:
+                            flush()
+                if pending:
+                    flush()
+        finally:
+            jobs.put(None)
+            thread.join()
+        if failed:
+            raise failed[0]
         if not state["frames"]:
             damage = f"; {damaged} damaged packet(s): {first_damage}" if damaged else ""
             raise VideoError(f"{src}: no video frame could be decoded{damage}")

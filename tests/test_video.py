@@ -92,6 +92,23 @@ def test_identity_transcode_keeps_frames_rate_and_audio(clip, tmp_path):
         assert 10 * np.log10(255 ** 2 / mse) > 35
 
 
+def test_dispatched_work_gives_the_same_file_as_waited_work(clip, tmp_path):
+    # A process returning a function (the engine's start_bucket) is waited for by the encoder thread: same frames,
+    # same order, same bytes as a process that returns the frames.
+    calls = []
+
+    def dispatched(frames):
+        calls.append(len(frames))
+        return lambda: [np.clip(f * 0.9, 0, 1) for f in frames]
+
+    video.transcode(clip, tmp_path / "waited.mkv", lambda frames: [np.clip(f * 0.9, 0, 1) for f in frames], batch=3)
+    video.transcode(clip, tmp_path / "dispatched.mkv", dispatched, batch=3)
+    assert sum(calls) == FRAMES and max(calls) == 3
+    a, b = _probe(tmp_path / "waited.mkv"), _probe(tmp_path / "dispatched.mkv")
+    assert len(a["frames"]) == FRAMES and all(np.array_equal(x, y) for x, y in zip(a["frames"], b["frames"]))
+    assert a["audio"] == b["audio"]
+
+
 def test_sharpen_command_on_a_video(clip, tiny_student, tmp_path, capsys):
     assert infer.main([str(clip), "--model", str(tiny_student), "-o", str(tmp_path / "out.mp4")]) == 0
     out = _probe(tmp_path / "out.mp4")
