@@ -6,8 +6,9 @@
         | ffmpeg -f rawvideo -pix_fmt yuv420p -s 640x480 -i - -f v4l2 /dev/video2     # a v4l2loopback camera
 
 Three threads overlap the work: one reads frames (exactly W*H*3 bytes for rgb24, W*H*3/2 for yuv420p: the Y
-plane then the 2x2-subsampled U and V), one converts them and dispatches the model (the device computes while
-the next frame is read), one waits for each result and writes it. Frames come out in the order they went in,
+plane then the 2x2-subsampled U and V), one converts them and dispatches the model (an accelerator
+computes while the next frame is read: `engine.start_bucket`), one waits for each result, converts
+and writes it. Frames come out in the order they went in,
 none dropped, with the input blocked while the queue (`--queue` frames) is full; with `--drop-late` a frame that
 finds the queue full pushes out the oldest waiting one instead, for live sources that must not stall. End of input
 ends the stream after the last frame is written (a last partial frame is reported and dropped); a closed output

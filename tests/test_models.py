@@ -114,3 +114,16 @@ def test_evaluate_equals_scoring_the_files_jaxsharp_sharpen_wrote(shared_data, t
     assert measured.keys() == files.keys() and len(measured) == len(names) + 1
     for key in measured:
         assert abs(measured[key] - files[key]) < 1e-3, (key, measured[key], files[key])
+
+
+def test_shipped_models_load_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # names never depend on the working directory (the README's example)
+    assert models.load("teacher").family == "swinir" and models.load("student_tiny_x2").family == "student"
+
+
+def test_evaluate_defaults_to_the_shipped_models_without_weights():
+    student, teacher = (evaluate.make_method(m, scale=2, mode="sharpen") for m in ("student", "teacher"))
+    x = np.full((16, 16, 3), 0.5, np.float32)
+    assert student("x", x).shape == teacher("x", x).shape == (16, 16, 3)
+    with pytest.raises(evaluate.EvaluationError, match="student_tiny_x2 is a student, not a teacher"):
+        evaluate.make_method("teacher", scale=2, mode="sharpen", weights="student_tiny_x2")
