@@ -30,7 +30,8 @@ import time
 import numpy as np
 
 from jaxsharp import atomic
-from jaxsharp.stream import frame_bytes, parse_size
+from jaxsharp.stream import frame_bytes
+from jaxsharp.student.info import parse_frame_size
 
 
 def _content(width: int, height: int) -> np.ndarray:
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.bench
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
-        sizes = [parse_size(s) for s in args.sizes.split(",") if s]
+        sizes = [parse_frame_size(s)[::-1] for s in args.sizes.split(",") if s]  # (W, H)
     except argparse.ArgumentTypeError as e:
         parser.error(str(e))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -170,7 +171,7 @@ def video_main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp
     parser = build_parser(prog)
     parser.set_defaults(sizes="1920x1080", frames=24)
     args = parser.parse_args(argv)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s]
+    sizes = [parse_frame_size(s)[::-1] for s in args.sizes.split(",") if s]  # (W, H)
     rows = [time_video(m, w, h, frames=args.frames) for m in args.models.split(",") if m for w, h in sizes]
     print("| model | size | frames | file to file FPS (decode, model, encode) | model alone FPS |\n"
           "|---|---|---:|---:|---:|")

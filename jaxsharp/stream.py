@@ -37,17 +37,6 @@ PIX_FMTS = ("rgb24", "yuv420p")
 _END = object()  # end of input, through the queues
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (W, H), positive integers."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WxH (e.g. 1280x720), got {text!r}") from None
-    if w < 1 or h < 1:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return w, h
-
-
 def frame_bytes(width: int, height: int, pix_fmt: str) -> int:
     if pix_fmt == "rgb24":
         return width * height * 3
@@ -163,35 +152,23 @@ def run_stream(source: BinaryIO, sink: BinaryIO, process: Callable[[np.ndarray],
                 stats.first_in = stats.first_in if stats.first_in is not None else now
                 item = (buf, now)
                 if drop_late:
-                    while True:
-                        try:
-                            inbox.put_nowait(item)
-                            break
-                        except queue.Full:
-                            try:
-                                inbox.get_nowait()
-                                stats.dropped += 1
-                            except queue.Empty:
-                                pass
+                    put_dropping_oldest(item)
                 elif not put(inbox, item):
                     return
         except BaseException as e:  # reported by run_stream
             errors.append(e)
             stop.set()
         finally:
-            if drop_late:
-                _put_end(inbox)
-            else:
-                put(inbox, _END)
+            put(inbox, _END)  # waits for room: the end never pushes out the last frame
 
-    def _put_end(q: queue.Queue) -> None:
+    def put_dropping_oldest(item) -> None:
         while not stop.is_set():
             try:
-                q.put(_END, timeout=0.1)
+                inbox.put_nowait(item)
                 return
             except queue.Full:
                 try:
-                    q.get_nowait()
+                    inbox.get_nowait()
                     stats.dropped += 1
                 except queue.Empty:
                     pass
@@ -257,10 +234,11 @@ def run_stream(source: BinaryIO, sink: BinaryIO, process: Callable[[np.ndarray],
 def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
     from jaxsharp import models
     from jaxsharp.engine import DTYPES, MODES
+    from jaxsharp.student.info import parse_frame_size
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", type=parse_size, required=True, metavar="WxH", help="input frame width x height")
+    p.add_argument("--size", type=parse_frame_size, required=True, metavar="WxH", help="input frame width x height")
     p.add_argument("--pix-fmt", choices=PIX_FMTS, default="rgb24", help="raw frame layout, in and out (default rgb24)")
     p.add_argument("--model", default=models.DEFAULT_STUDENT,
                    help=f"{' | '.join(models.ALIASES)} | a shipped name | PATH (default {models.DEFAULT_STUDENT})")
@@ -278,7 +256,7 @@ def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, prog: str = "jaxsharp stream") -> int:
     """Exit status: 0 done (end of input or output closed), 1 a frame failed, 2 bad usage or model."""
     args = build_parser(prog).parse_args(argv)
-    width, height = args.size
+    height, width = args.size
     try:
         frame_bytes(width, height, args.pix_fmt)
         if args.queue < 1:

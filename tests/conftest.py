@@ -72,3 +72,20 @@ def toy_degradation(monkeypatch) -> str:
 
     monkeypatch.setitem(degrade.DEGRADATIONS, "toy_noise", toy_noise)
     return "toy_noise"
+
+
+@pytest.fixture(scope="module")
+def tiny_student(tmp_path_factory) -> pathlib.Path:
+    """A saved 8-channel, 3-conv x2 sharpen student with small random weights (the video tests' model)."""
+    import numpy as np
+
+    from jaxsharp import student
+    from jaxsharp.checkpoint import flat_param_vars
+    from jaxsharp.student.model import abstract
+
+    # Weights drawn with NumPy: jax.random would compile a program per layer, seconds on a busy CPU.
+    config = student.StudentConfig(scale=2, mode="sharpen", channels=8, num_convs=3)
+    rng = np.random.default_rng(0)
+    flat = {name: (0.05 * rng.standard_normal(var.shape)).astype(np.float32)
+            for name, var in flat_param_vars(abstract(config)).items()}
+    return student.save(tmp_path_factory.mktemp("students") / "tiny", flat, config)

@@ -12,9 +12,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from jaxsharp import infer, student, video  # noqa: E402
-from jaxsharp.checkpoint import flat_param_vars  # noqa: E402
-from jaxsharp.student.model import abstract  # noqa: E402
+from jaxsharp import infer, video  # noqa: E402
 
 FRAMES, HEIGHT, WIDTH, FPS, RATE = 8, 48, 64, 10, 8000
 
@@ -63,16 +61,6 @@ def _probe(path: pathlib.Path) -> dict:
         audio = [(s.codec_context.name, s.sample_rate, sum(p.size for p in c.demux(s) if p.dts is not None))
                  for s in c.streams.audio]
     return dict(frames=frames, rate=rate, size=size, codec=codec, audio=audio)
-
-
-@pytest.fixture(scope="module")
-def tiny_student(tmp_path_factory) -> pathlib.Path:
-    # Weights drawn with NumPy: jax.random would compile a program per layer, seconds on a busy CPU.
-    config = student.StudentConfig(scale=2, mode="sharpen", channels=8, num_convs=3)
-    rng = np.random.default_rng(0)
-    flat = {name: (0.05 * rng.standard_normal(var.shape)).astype(np.float32)
-            for name, var in flat_param_vars(abstract(config)).items()}
-    return student.save(tmp_path_factory.mktemp("students") / "tiny", flat, config)
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from jaxsharp import sharpen_cli, student, video  # noqa: E402
-from jaxsharp.checkpoint import flat_param_vars  # noqa: E402
-from jaxsharp.student.model import abstract  # noqa: E402
+from jaxsharp import sharpen_cli, video  # noqa: E402
 
 FRAMES, HEIGHT, WIDTH, FPS, RATE = 8, 24, 32, 10, 8000
 SEED = 20260509
@@ -91,16 +89,6 @@ def clips(tmp_path_factory) -> dict[str, bytes]:
     made = [make_clip(folder / "h264.mp4", H264), make_clip(folder / "h264_aac.mp4", H264, audio=True),
             make_clip(folder / "hevc_aac.mkv", HEVC, audio=True), make_clip(folder / "mpeg4.avi", "mpeg4")]
     return {path.name: path.read_bytes() for path in made}
-
-
-@pytest.fixture(scope="module")
-def tiny_student(tmp_path_factory) -> pathlib.Path:
-    # As in tests/test_video.py: weights drawn with NumPy (jax.random would compile a program per layer).
-    config = student.StudentConfig(scale=2, mode="sharpen", channels=8, num_convs=3)
-    rng = np.random.default_rng(0)
-    flat = {name: (0.05 * rng.standard_normal(var.shape)).astype(np.float32)
-            for name, var in flat_param_vars(abstract(config)).items()}
-    return student.save(tmp_path_factory.mktemp("students") / "tiny", flat, config)
 
 
 def _flip(data: bytes, offsets: np.ndarray, rng: np.random.Generator) -> bytes:
