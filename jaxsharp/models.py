@@ -14,9 +14,8 @@ ask which family a model belongs to.
 A family is one module plus one registration here (`FAMILIES`): the module defines its LoadedModel subclass, a
 `load` for a saved directory and a `training_spec(config)`; the registration names the `config.model.kind` it
 trains as, the "model" key its saved config.json carries, and where its shipped models live. BasicSR's arch
-registry is the pattern. Example: a re-parameterised student family `jaxsharp/student_reparam.py` would add
-`Family("reparam", "student", "jaxsharp-reparam-student", student_reparam.load, student_reparam.training_spec,
-SHIPPED / "students")`.
+registry is the pattern: the re-parameterised students (jaxsharp/student_reparam/, trained expanded, saved
+collapsed) are one package and the one `register` line below.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import pathlib
 import re
 from typing import Callable
 
-from jaxsharp import student, teacher
+from jaxsharp import student, student_reparam, teacher
 from jaxsharp.loaded_model import LoadedModel, TrainingSpec
 
 ASSETS = pathlib.Path(__file__).resolve().parent / "assets"
@@ -68,6 +67,8 @@ def register(family: Family) -> Family:
 
 
 register(Family("student", "student", "jaxsharp-student", student.load, student.training_spec, SHIPPED_STUDENTS))
+register(Family("reparam", "student", "jaxsharp-reparam-student", student_reparam.load, student_reparam.training_spec,
+                SHIPPED_STUDENTS))
 register(Family("swinir", "teacher", "swinir", teacher.load, teacher.training_spec, SHIPPED_TEACHERS))
 
 

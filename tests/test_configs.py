@@ -39,9 +39,11 @@ def test_every_config_is_common_plus_overrides_and_names_a_model(path):
     assert isinstance(config, ml_collections.ConfigDict)
     keys, base = _keys(config), _keys(common.get_config())
     assert base <= keys
-    assert {k for k in keys - base if not k.startswith("model.student.")} == set()  # StudentConfig fields only
+    # Beyond common's keys, only fields of a student family's config (StudentConfig, ReparamConfig)
+    family_sections = ("model.student.", f"model.{config.model.kind}.")
+    assert {k for k in keys - base if not k.startswith(family_sections)} == set()
     spec = models.training_spec(config)  # the model section is one the trainer builds (nothing is built here)
-    assert spec.name == {"student": "student", "swinir": "teacher"}[config.model.kind]
+    assert spec.name == models.FAMILIES[config.model.kind].role
     train_lib.validate_config(config)  # and every value one the trainer accepts
 
 

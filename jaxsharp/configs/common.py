@@ -33,9 +33,13 @@ def get_config() -> ml_collections.ConfigDict:
     c.keep_checkpoints = 3
 
     c.model = ml_collections.ConfigDict()
-    c.model.kind = "student"  # "student" (jaxsharp.student) or "swinir"
+    c.model.kind = "student"  # "student" (jaxsharp.student), "reparam" (jaxsharp.student_reparam) or "swinir"
     # kind "student": StudentConfig.from_size(size, scale=data.scale, mode=data.mode, **other fields given here)
     c.model.student = ml_collections.ConfigDict({"size": "small"})
+    # kind "reparam": ReparamConfig.from_size(size, scale=data.scale, mode=data.mode, **other fields given here);
+    # SESR-M5's shape with its p = 256 expansion; the other ReparamConfig fields keep their defaults
+    c.model.reparam = ml_collections.ConfigDict({"size": "m5", "expand": 256, "activation": "relu",
+                                                 "edge_branches": False})
     # kind "swinir": jaxsharp.teacher.swinir.SwinIRConfig fields (here the official SwinIR-S x2, 0.91M parameters)
     c.model.swinir = ml_collections.ConfigDict(dict(
         upscale=2, in_chans=3, img_size=64, window_size=8, img_range=1.0, depths=(6, 6, 6, 6), embed_dim=60,
