@@ -4,12 +4,12 @@ Sizes (x2 sharpen, RGB; the *collapsed* network, which is what ships and runs; p
 output frame by XLA's count on CPU, a multiply-add counting 2; `python -m jaxsharp.student_reparam.info` prints
 them for any scale, mode, block and frame size):
 
-| size | channels | 3x3 blocks | head/tail | params, block 2 | GFLOPs, block 2 | params, block 4 | GFLOPs, block 4 | SESR original (Y, x2) |
+| size | channels | 3x3 blocks | head, tail | params (b 2) | GFLOPs (b 2) | params (b 4) | GFLOPs (b 4) | SESR (Y, x2) |
 |---|---:|---:|---:|---:|---:|---:|---:|---|
-| m3  | 16 |  3 | 5x5 |  16,588 | 17.2 |  45,424 | 11.7 | SESR-M3  (8.91K)   |
-| m5  | 16 |  5 | 5x5 |  21,228 | 22.0 |  50,064 | 12.9 | SESR-M5  (13.52K)  |
-| m11 | 16 | 11 | 5x5 |  35,148 | 36.4 |  63,984 | 16.5 | SESR-M11 (27.34K)  |
-| xl  | 32 | 11 | 5x5 | 120,972 |  125 | 178,608 | 46.1 | SESR-XL  (105.37K) |
+| m3  | 16 |  3 | 5x5 |  16,588 | 17.2 |  45,424 | 11.7 | M3 8.91K   |
+| m5  | 16 |  5 | 5x5 |  21,228 | 22.0 |  50,064 | 12.9 | M5 13.52K  |
+| m11 | 16 | 11 | 5x5 |  35,148 | 36.4 |  63,984 | 16.5 | M11 27.34K |
+| xl  | 32 | 11 | 5x5 | 120,972 |  125 | 178,608 | 46.1 | XL 105.37K |
 
 (The plain student, for comparison: tiny 8,124 params, 8.41 GFLOPs; small 135,132, 140.) The RGB head and tail
 see 3*b*b channels after space-to-depth by b (12 at b = 2, 48 at b = 4) instead of SESR's 1 (Y) and 4, which is

@@ -248,7 +248,8 @@ class ReparamStudent(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """Collapses every block, then runs the collapsed convs (see the module docstring); shapes as `run`."""
-        convs = [functools.partial(collapse.conv, kernel=w, bias=b) for w, b in (blk.collapse() for blk in self.blocks())]
+        convs = [functools.partial(collapse.conv, kernel=w, bias=b)
+                 for w, b in (blk.collapse() for blk in self.blocks())]
         return run(self.config, convs, _activation_fns(self.config, self.act), x)
 
     def expanded(self, x: jax.Array) -> jax.Array:
