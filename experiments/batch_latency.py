@@ -4,8 +4,9 @@
     python experiments/batch_latency.py --repo ../old-clone  # another checkout, same measurements (PYTHONPATH)
 
 Measures, after a warm-up call (compiles excluded): the Python API on one 450x300 image at batch 8 and batch 1, and on
-four mixed-size images at batch 8 (median of 5 calls each); and the command `jaxsharp sharpen photo.jpg -v` (default
---batch 4) and with --batch 1, whose -v report gives the ms per compiled call (median of 3 runs).
+four mixed-size images at batch 8 (median of 5 calls each); the command `jaxsharp sharpen photo.jpg -v` (default
+--batch 4) and with --batch 1, whose -v report gives the ms per compiled call (median of 3 runs); and
+`jaxsharp sharpen FOLDER -v` on five images of four sizes, its "s in all" (compiles included; median of 3 runs).
 
 Result (2026-12-06, 2-core CPU, student_small_x2, 450x300 sample; before = commit 18398d7 via --repo):
 | call | before | now |
@@ -27,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -69,13 +69,32 @@ def measure_cli(repo: pathlib.Path, batch: int | None) -> float:
     return statistics.median(per_call)
 
 
+def measure_folder(repo: pathlib.Path) -> float:
+    """`jaxsharp sharpen FOLDER -v` on 5 crops of mixed sizes (default --batch 4): the run's own "s in all"."""
+    from PIL import Image
+
+    sample = Image.open(REPO / "jaxsharp" / "assets" / "sample_chelsea.png").convert("RGB")
+    seconds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp) / "photos"
+        folder.mkdir()
+        for i, (w, h) in enumerate([(450, 300), (333, 200), (400, 123), (250, 300), (450, 300)]):
+            sample.crop((0, 0, w, h)).save(folder / f"p{i}.png")
+        for i in range(3):
+            out = subprocess.run([sys.executable, "-m", "jaxsharp.infer", str(folder), "-o", f"{tmp}/out{i}", "-v"],
+                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(repo)},
+                                 cwd=repo, check=True)
+            seconds.append(float(re.search(r"([\d.]+) s in all", out.stderr).group(1)))
+    return statistics.median(seconds)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", default=str(REPO), help="checkout to measure (default: this one)")
     args = parser.parse_args()
     repo = pathlib.Path(args.repo).resolve()
     result = {"repo": str(repo), **measure_api(repo), "cli_default_batch_ms": measure_cli(repo, None),
-              "cli_batch1_ms": measure_cli(repo, 1)}
+              "cli_batch1_ms": measure_cli(repo, 1), "cli_folder_of_5_mixed_s": measure_folder(repo)}
     print(json.dumps(result, indent=1))
     return 0
 

@@ -32,7 +32,8 @@ import jax
 import jax.numpy as jnp
 from jax import export as jax_export
 
-from jaxsharp import atomic, models, student
+from jaxsharp import atomic, models
+from jaxsharp.loaded_model import LoadedModel
 from jaxsharp.degrade import MODES
 
 FORMATS = ("stablehlo", "onnx")
@@ -43,7 +44,7 @@ class ExportError(Exception):
     """A request that cannot be exported (unknown model, missing dependency, mismatched flags)."""
 
 
-def resolve_student(model: str, scale: int | None = None, mode: str = "sharpen") -> student.LoadedStudent:
+def resolve_student(model: str, scale: int | None = None, mode: str = "sharpen") -> LoadedModel:
     """`--model` read as `jaxsharp sharpen` reads it (`models.load`): 'student-small' is the shipped
     student_small_x<scale> (scale default 2; `mode` picks when both modes are shipped), else a shipped name or a
     student directory. A missing shipped student names the shipped ones."""
@@ -51,12 +52,12 @@ def resolve_student(model: str, scale: int | None = None, mode: str = "sharpen")
         loaded = models.load(model, scale=scale, mode=mode)
     except (FileNotFoundError, ValueError) as e:
         raise ExportError(str(e)) from None
-    if not isinstance(loaded, student.LoadedStudent):
-        raise ExportError(f"{model} is a {loaded.family} model: only students of the plain CNN family are exported")
+    if loaded.role != "student":
+        raise ExportError(f"{model} is a {loaded.family} {loaded.role}: only students (plain conv stacks) are exported")
     return loaded
 
 
-def input_shape(config: student.StudentConfig) -> tuple:
+def input_shape(config) -> tuple:
     """Symbolic input shape: sharpen needs H, W multiples of the block (space-to-depth), sr needs H, W >= 2
     (the bicubic residual mirror-pads by 2)."""
     if config.mode == "sharpen":
@@ -64,12 +65,12 @@ def input_shape(config: student.StudentConfig) -> tuple:
     return jax_export.symbolic_shape("b, h, w, 3", constraints=("h >= 2", "w >= 2"))
 
 
-def _forward(loaded: student.LoadedStudent):
+def _forward(loaded: LoadedModel):
     params = loaded.params
     return lambda x: loaded.apply(params, x)
 
 
-def export_stablehlo(loaded: student.LoadedStudent, platforms=DEFAULT_PLATFORMS) -> tuple[bytes, dict]:
+def export_stablehlo(loaded: LoadedModel, platforms=DEFAULT_PLATFORMS) -> tuple[bytes, dict]:
     """(serialized jax.export.Exported, sidecar facts). Batch, H, W symbolic; see the module docstring."""
     spec = jax.ShapeDtypeStruct(input_shape(loaded.config), jnp.float32)
     exported = jax_export.export(jax.jit(_forward(loaded)), platforms=tuple(platforms))(spec)
@@ -91,7 +92,7 @@ def _import_jax2onnx():
     return jax2onnx
 
 
-def export_onnx(loaded: student.LoadedStudent) -> tuple[bytes, dict]:
+def export_onnx(loaded: LoadedModel) -> tuple[bytes, dict]:
     """(serialized ONNX ModelProto, sidecar facts). Input 'image' [B, H, W, 3], output 'output'; dynamic B, H, W."""
     jax2onnx = _import_jax2onnx()
     config = loaded.config
@@ -138,7 +139,7 @@ def sidecar_path(out: str | os.PathLike) -> pathlib.Path:
     return out.with_name(out.name + ".json")
 
 
-def export(loaded: student.LoadedStudent, fmt: str, out: str | os.PathLike, *,
+def export(loaded: LoadedModel, fmt: str, out: str | os.PathLike, *,
            platforms=DEFAULT_PLATFORMS) -> pathlib.Path:
     """Writes `out` (atomically) and its sidecar `out`.json; returns `out`."""
     if fmt == "stablehlo":

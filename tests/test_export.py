@@ -97,3 +97,24 @@ def test_missing_shipped_student_lists_what_is_available(ship_from, tmp_path, ca
         export.resolve_student("student-tiny", scale=3)
     with pytest.raises(export.ExportError, match="x2 model; --scale 3"):
         export.resolve_student(str(shipped / "student_tiny_x2"), scale=3)
+
+
+def test_a_reparam_student_exports_as_its_collapsed_conv_stack(tmp_path):
+    # Any student family: the re-parameterised one ships (and so exports) its collapsed plain conv stack.
+    from jaxsharp import models, student_reparam
+    from jaxsharp.checkpoint import flat_param_vars
+
+    config = student_reparam.ReparamConfig.from_size("m3", scale=2, mode="sharpen", channels=8, expand=16)
+    rng = np.random.default_rng(2)
+    flat = {k: rng.normal(0, 0.05, v.get_value().shape).astype(np.float32)
+            for k, v in flat_param_vars(student_reparam.collapse_student(
+                student_reparam.build(config, rngs=nnx.Rngs(0)))).items()}
+    loaded = models.load(student_reparam.save(tmp_path / "m3", flat, config))
+    out = tmp_path / "m3.stablehlo"
+    assert export.main(["--model", loaded.source, "--format", "stablehlo", "--out", str(out),
+                        "--platforms", "cpu"]) == 0
+    exported = jax.export.deserialize(bytearray(out.read_bytes()))
+    for x in _inputs("sharpen", 2):
+        np.testing.assert_allclose(np.asarray(exported.call(x)), np.asarray(loaded.apply(loaded.params, x)),
+                                   atol=STABLEHLO_ATOL, rtol=0)
+    assert json.loads(export.sidecar_path(out).read_text())["model"] == "jaxsharp-reparam-student"
