@@ -8,14 +8,16 @@ four mixed-size images at batch 8 (median of 5 calls each); the command `jaxshar
 --batch 4) and with --batch 1, whose -v report gives the ms per compiled call (median of 3 runs); and
 `jaxsharp sharpen FOLDER -v` on five images of four sizes, its "s in all" (compiles included; median of 3 runs).
 
-Result (2026-12-06, 2-core CPU, student_small_x2, 450x300 sample; before = commit 18398d7 via --repo):
+Result (2026-12-06, 2-core CPU, student_small_x2, 450x300 sample; before = commit 18398d7 via --repo; two runs of
+each, the second shown, the first in parentheses):
 | call | before | now |
 |---|---:|---:|
-| jaxsharp.sharpen([img], batch=8) | 629 ms | 71 ms |
-| jaxsharp.sharpen([img], batch=1) | 63 ms | 67 ms |
-| jaxsharp.sharpen(4 mixed sizes, batch=8) | 1,746 ms | 201 ms |
-| jaxsharp sharpen photo.jpg (default --batch 4), ms per compiled call | 355 ms | 98 ms |
-| jaxsharp sharpen photo.jpg --batch 1 | 100 ms | 107 ms |
+| jaxsharp.sharpen([img], batch=8) | 734 ms (629) | 73 ms (71) |
+| jaxsharp.sharpen([img], batch=1) | 122 ms (63) | 68 ms (67) |
+| jaxsharp.sharpen(4 mixed sizes, batch=8) | 2,036 ms (1,746) | 218 ms (201) |
+| jaxsharp sharpen photo.jpg (default --batch 4), ms per compiled call | 389 ms (355) | 122 ms (98) |
+| jaxsharp sharpen photo.jpg --batch 1, ms per compiled call | 109 ms (100) | 114 ms (107) |
+| jaxsharp sharpen FOLDER of 5 images, 4 sizes (compiles included) | 1.64 s | 1.06 s |
 A short call now runs at the next power of two (engine.Sharpener.compiled_batch), so one image costs one image.
 """
 
