@@ -36,13 +36,14 @@ def cost_flops(compiled) -> float:
     return float((analysis or {}).get("flops", 0.0))
 
 
-def frame_cost(config: StudentConfig, hw: tuple[int, int]) -> dict:
-    """{"params", "flops", "input_hw"} of one forward pass producing an output frame of size `hw`."""
+def frame_cost(config: StudentConfig, hw: tuple[int, int], *, abstract_of=abstract) -> dict:
+    """{"params", "flops", "input_hw"} of one forward pass producing an output frame of size `hw`; `abstract_of`
+    builds the shapes-only module of another conv-student family's config."""
     h, w = hw
     if h % config.out_block or w % config.out_block:
         raise ValueError(f"frame {h}x{w} is not a multiple of {config.out_block} (the student's block / scale)")
     input_hw = (h, w) if config.mode == "sharpen" else (h // config.scale, w // config.scale)
-    graphdef, params = nnx.split(abstract(config), nnx.Param)
+    graphdef, params = nnx.split(abstract_of(config), nnx.Param)
     x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)
     flops = compiled_flops(lambda p, xx: nnx.merge(graphdef, p)(xx), params, x)
     return {"params": sum(math.prod(v.shape) for v in jax.tree.leaves(params)), "flops": flops, "input_hw": input_hw}

@@ -11,31 +11,21 @@ are printed too. Nothing runs: the model is compiled from shapes only.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from jaxsharp.degrade import MODES
-from jaxsharp.student.info import compiled_flops, parse_frame_size
+from jaxsharp.student.info import frame_cost as student_frame_cost, parse_frame_size
 from jaxsharp.student_reparam.config import SIZES, ReparamConfig
 from jaxsharp.student_reparam.model import abstract, build, num_params
 
 
 def frame_cost(config: ReparamConfig, hw: tuple[int, int]) -> dict:
     """{"params", "training_params", "flops", "input_hw"} of the collapsed network producing an `hw` frame."""
-    h, w = hw
-    if h % config.out_block or w % config.out_block:
-        raise ValueError(f"frame {h}x{w} is not a multiple of {config.out_block} (the student's block / scale)")
-    input_hw = (h, w) if config.mode == "sharpen" else (h // config.scale, w // config.scale)
-    graphdef, params = nnx.split(abstract(config), nnx.Param)
-    x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)
-    flops = compiled_flops(lambda p, xx: nnx.merge(graphdef, p)(xx), params, x)
     training = num_params(nnx.eval_shape(lambda: build(config, rngs=nnx.Rngs(0))))
-    return {"params": sum(math.prod(v.shape) for v in jax.tree.leaves(params)), "training_params": training,
-            "flops": flops, "input_hw": input_hw}
+    return {**student_frame_cost(config, hw, abstract_of=abstract), "training_params": training}
 
 
 def table(sizes: list[str], *, scale: int, mode: str, hw: tuple[int, int], **overrides) -> str:
