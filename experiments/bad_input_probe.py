@@ -2,7 +2,7 @@
 
     .venv/bin/python experiments/bad_input_probe.py            # prints one markdown row per (input, entry point)
 
-Entry points: `jaxsharp sharpen FILE` (in-process `infer.main`, the shipped student-small), `jaxsharp sharpen FOLDER`
+Entry points: `jaxsharp sharpen FILE` (in-process `sharpen_cli.main` through `infer.main`, the shipped student-small), `jaxsharp sharpen FOLDER`
 (every input plus two good pictures), `python -m jaxsharp.evaluate --method predictions` (each input as the
 prediction for a good HR image) and `--method bicubic --hr-dir` (each input as an HR image), the data pipeline
 (`ImageFolderSource` + `make_train_loader` over the corpus plus good pictures, 3 epochs), and `python -m
