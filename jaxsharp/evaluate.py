@@ -302,7 +302,8 @@ def write_json(path: str | os.PathLike, results: list[dict]) -> None:
 def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--method", required=True, choices=METHODS)
-    p.add_argument("--weights", help="--method student / teacher: a model name or path (models.load; default: the shipped student-small / teacher)")
+    p.add_argument("--weights", help="--method student / teacher: a model name or path (models.load; default: "
+                                     "the shipped student-small / teacher)")
     p.add_argument("--predictions", metavar="DIR", help="folder of output images for --method predictions")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--mode", default="sr", choices=MODES,

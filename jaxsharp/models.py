@@ -119,42 +119,49 @@ def _teacher_hint() -> str:
             "--out weights/swinir_m_x2` and pass weights/swinir_m_x2")
 
 
-def _shipped_for(role: str, pattern: str, scale: int, mode: str) -> pathlib.Path | None:
+def _shipped_for(role: str, pattern: str, mode: str) -> tuple[pathlib.Path, LoadedModel | None] | None:
     """The shipped model of `role` whose canonical name fully matches `pattern`: the one trained for `mode` first,
-    then the shortest name (the plain one before its variants, e.g. student_small_x2 before student_small_x2_kd)."""
+    then the shortest name (the plain one before its variants, e.g. student_small_x2 before student_small_x2_kd).
+    (directory, the model when choosing had to load it: `load` reuses it), or None."""
     regex = re.compile(pattern)
-    hits = [(n, f, d) for n, (f, d) in shipped().items() if f.role == role and regex.fullmatch(n)]
+    hits = [(n, d) for n, (f, d) in shipped().items() if f.role == role and regex.fullmatch(n)]
     if not hits:
         return None
-    if len(hits) > 1:
-            hits.sort(key=lambda h: (load_path(h[2]).mode != mode, len(h[0]), h[0]))
-    return hits[0][2]
+    if len(hits) == 1:
+        return hits[0][1], None
+    loaded = [(n, d, load_path(d)) for n, d in hits]
+    _, directory, model = min(loaded, key=lambda h: (h[2].mode != mode, len(h[0]), h[0]))
+    return directory, model
 
 
-def resolve(name_or_path: str | os.PathLike, *, scale: int | None = None, mode: str = "sharpen") -> pathlib.Path:
-    """The directory or file a `--model` value names: an alias (scale and mode pick among the shipped models), a
-    shipped model's canonical name (any spelling), or a path. FileNotFoundError names what exists."""
+def _find(name_or_path, scale: int | None, mode: str) -> tuple[pathlib.Path, LoadedModel | None]:
     spec = str(name_or_path)
     want = scale or DEFAULT_SCALE
     if spec in STUDENT_ALIASES:
         size = spec.split("-", 1)[1]
-        found = _shipped_for("student", rf"student_{size}_x{want}(_[a-z0-9_]+)?", want, mode)
+        found = _shipped_for("student", rf"student_{size}_x{want}(_[a-z0-9_]+)?", mode)
         if found is None:
             raise FileNotFoundError(f"no shipped {spec} at x{want} ({_names_hint()}); pass --model PATH to a saved "
                                     "student directory")
         return found
     if spec == TEACHER_ALIAS:
-        found = _shipped_for("teacher", rf"[a-z0-9_]+_x{want}", want, "sr")
+        found = _shipped_for("teacher", rf"[a-z0-9_]+_x{want}", "sr")
         if found is None:
             raise FileNotFoundError(f"no teacher is shipped with jaxsharp at x{want}; {_teacher_hint()}")
         return found
     path = pathlib.Path(spec).expanduser()
     if path.exists():
-        return path
+        return path, None
     hit = shipped().get(canonical(spec))
     if hit is not None:
-        return hit[1]
+        return hit[1], None
     raise FileNotFoundError(f"{spec}: no such model file or directory ({_names_hint()})")
+
+
+def resolve(name_or_path: str | os.PathLike, *, scale: int | None = None, mode: str = "sharpen") -> pathlib.Path:
+    """The directory or file a `--model` value names: an alias (scale and mode pick among the shipped models), a
+    shipped model's canonical name (any spelling), or a path. FileNotFoundError names what exists."""
+    return _find(name_or_path, scale, mode)[0]
 
 
 def load_path(path: str | os.PathLike) -> LoadedModel:
@@ -187,7 +194,8 @@ def load(name_or_path: str | os.PathLike, *, scale: int | None = None, mode: str
 
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
-    model = load_path(resolve(name_or_path, scale=scale, mode=mode))
+    path, model = _find(name_or_path, scale, mode)
+    model = model if model is not None else load_path(path)
     if scale is not None and model.scale != scale:
         raise ValueError(f"{name_or_path} is a x{model.scale} model; --scale {scale} asks for x{scale}")
     return model

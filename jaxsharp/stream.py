@@ -237,7 +237,8 @@ def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
     from jaxsharp.student.info import parse_frame_size
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=__doc__.split("\n\n", 2)[2],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=parse_frame_size, required=True, metavar="WxH", help="input frame width x height")
     p.add_argument("--pix-fmt", choices=PIX_FMTS, default="rgb24", help="raw frame layout, in and out (default rgb24)")
     p.add_argument("--model", default=models.DEFAULT_STUDENT,
@@ -287,7 +288,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "jaxsharp stream") ->
         # Python would report the closed pipe again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if stats.partial_bytes:
-        print(f"warning: input ended inside a frame ({stats.partial_bytes} of {frame_bytes(width, height, args.pix_fmt)} "
+        size = frame_bytes(width, height, args.pix_fmt)
+        print(f"warning: input ended inside a frame ({stats.partial_bytes} of {size} "
               "bytes); dropped", file=sys.stderr)
     if args.verbose:
         print(stats.summary() + (" (output closed)" if stats.closed_output else ""), file=sys.stderr)

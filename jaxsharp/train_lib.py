@@ -180,8 +180,6 @@ class StudentAsTeacher:
 
 def load_teacher(path: str | os.PathLike):
     """loss.teacher -> the teacher for the cache: any model `models.load` reads; a student is seated as one."""
-    from jaxsharp import models
-
     model = models.load_path(path)
     return StudentAsTeacher(model) if model.role == "student" else model
 
@@ -224,9 +222,9 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
     if not hasattr(source, "paths"):
         raise ValueError(f"a teacher cache needs image files; data.source {config.data.get('source', 'folders')!r} "
                          "has none (distill from data.source 'folders')")
-    return teacher_cache.build_teacher_cache(load_teacher(paths.repo_path(teacher or config.loss.teacher)), source.paths,
-                                             cache_dir, scale=config.data.scale, mode=config.data.mode,
-                                             root=source.root, **options)
+    model = load_teacher(paths.repo_path(teacher or config.loss.teacher))
+    return teacher_cache.build_teacher_cache(model, source.paths, cache_dir, scale=config.data.scale,
+                                             mode=config.data.mode, root=source.root, **options)
 
 
 def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
