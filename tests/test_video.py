@@ -80,21 +80,30 @@ def test_identity_transcode_keeps_frames_rate_and_audio(clip, tmp_path):
         assert 10 * np.log10(255 ** 2 / mse) > 35
 
 
-def test_dispatched_work_gives_the_same_file_as_waited_work(clip, tmp_path):
-    # A process returning a function (the engine's start_bucket) is waited for by the encoder thread: same frames,
-    # same order, same bytes as a process that returns the frames.
+def test_dispatched_work_gives_the_same_video_as_waited_work(clip, tmp_path):
+    # A process returning a function (the engine's start_bucket) is waited for by the encoder thread: the same
+    # frames in the same order as a process that returns them. (Not the same bytes: multithreaded libx264 output
+    # varies from run to run, so each frame is compared with the processed source frame it must be.)
     calls = []
+
+    def dimmed(frames):
+        return [np.clip(f * 0.9, 0, 1) for f in frames]
 
     def dispatched(frames):
         calls.append(len(frames))
-        return lambda: [np.clip(f * 0.9, 0, 1) for f in frames]
+        return lambda: dimmed(frames)
 
-    video.transcode(clip, tmp_path / "waited.mkv", lambda frames: [np.clip(f * 0.9, 0, 1) for f in frames], batch=3)
+    video.transcode(clip, tmp_path / "waited.mkv", dimmed, batch=3)
     video.transcode(clip, tmp_path / "dispatched.mkv", dispatched, batch=3)
     assert sum(calls) == FRAMES and max(calls) == 3
-    a, b = _probe(tmp_path / "waited.mkv"), _probe(tmp_path / "dispatched.mkv")
-    assert len(a["frames"]) == FRAMES and all(np.array_equal(x, y) for x, y in zip(a["frames"], b["frames"]))
-    assert a["audio"] == b["audio"]
+    source = _probe(clip)
+    expected = [np.clip(np.round(f * 0.9), 0, 255) for f in source["frames"]]
+    for name in ("waited.mkv", "dispatched.mkv"):
+        out = _probe(tmp_path / name)
+        assert len(out["frames"]) == FRAMES and out["audio"] == source["audio"]
+        for want, got in zip(expected, out["frames"]):
+            mse = np.mean((want - got.astype(np.float64)) ** 2)
+            assert 10 * np.log10(255 ** 2 / mse) > 35  # near-lossless, as the identity transcode above
 
 
 def test_sharpen_command_on_a_video(clip, tiny_student, tmp_path, capsys):
