@@ -84,9 +84,11 @@ class ImageFolderSource:
       grain worker). Costs H * W * 12 bytes per image per process: meant for small sets (T91: ~40 MB), not for DIV2K.
     include: only these folders under `root` (e.g. ("T91", "BSDS500_test") of a train/ folder that holds more); paths
       stay relative to `root`, so several training sets share one teacher cache without name clashes.
+    exclude: files left out (e.g. jaxsharp.splits' validation images), as paths relative to `root`.
     """
 
-    def __init__(self, root: str | os.PathLike, *, cache: bool = False, include: tuple[str, ...] | None = None):
+    def __init__(self, root: str | os.PathLike, *, cache: bool = False, include: tuple[str, ...] | None = None,
+                 exclude: tuple[str, ...] = ()):
         self.root = pathlib.Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: not a directory")
@@ -95,8 +97,11 @@ class ImageFolderSource:
         for top in tops:
             if not top.is_dir():
                 raise FileNotFoundError(f"{top}: not a directory")
+        self.exclude = tuple(sorted(exclude))
+        left_out = set(self.exclude)
         candidates = sorted(
-            {p for top in tops for p in top.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()},
+            {p for top in tops for p in top.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+             and p.relative_to(self.root).as_posix() not in left_out},
             key=lambda p: p.relative_to(self.root).as_posix(),
         )
         paths, sizes, skipped = [], [], []
@@ -139,7 +144,9 @@ class ImageFolderSource:
     def __repr__(self) -> str:
         # grain checks repr(source) when restoring iterator state, so it must be stable across processes and runs.
         include = f", include={self.include!r}" if self.include else ""
-        return f"ImageFolderSource(root={str(self.root)!r}{include}, num_records={len(self)}, cache={self.cache})"
+        exclude = f", exclude={self.exclude!r}" if self.exclude else ""
+        return (f"ImageFolderSource(root={str(self.root)!r}{include}{exclude}, num_records={len(self)}, "
+                f"cache={self.cache})")
 
     def __getstate__(self):
         # Workers start with an empty cache: decoded images are not shipped through pickling.

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import atomic, baselines, degrade, image_io, metrics, paths
+from jaxsharp import atomic, baselines, degrade, image_io, metrics, paths, splits
 from jaxsharp.degrade import MODES
 from jaxsharp.engine import Sharpener
 from jaxsharp.figures import detail_crop_box, save_crop_rows
@@ -144,8 +144,11 @@ def is_single_channel_file(path: pathlib.Path) -> bool:
         return img.mode in ("1", "L", "LA", "I", "F") or img.mode.startswith("I;16")
 
 
-def list_images(folder: pathlib.Path) -> list[pathlib.Path]:
-    """Image files of a folder, sorted; other (non-hidden) files are reported with a warning and skipped."""
+def list_images(folder: pathlib.Path | tuple[pathlib.Path, ...]) -> list[pathlib.Path]:
+    """Image files of a folder, sorted; other (non-hidden) files are reported with a warning and skipped. A tuple
+    of files (a split, `resolve_sets`' "val") is its own list."""
+    if isinstance(folder, tuple):
+        return list(folder)
     files = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.is_dir():
@@ -191,7 +194,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
     degrade.get(degradation)
-    hr_dir = pathlib.Path(hr_dir)
+    hr_dir = hr_dir if isinstance(hr_dir, tuple) else pathlib.Path(hr_dir)
     images, crops = [], []
     out_dir = pathlib.Path(save_dir) / set_name if save_dir is not None else None
     for path in tqdm(list_images(hr_dir), desc=f"{set_name} x{scale} {method_name}", unit="img",
@@ -254,10 +257,18 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
 # Sets, output, CLI
 
 
-def resolve_sets(names: list[str], data_root: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
-    """Set names -> (row name, HR folder). `categories` expands to one row per category folder."""
+def resolve_sets(names: list[str], data_root: pathlib.Path) -> list[tuple[str, pathlib.Path | tuple]]:
+    """Set names -> (row name, HR folder). `categories` expands to one row per category folder; "val" is the
+    validation split's files (jaxsharp.splits, a tuple of paths in place of the folder)."""
     resolved = []
     for name in names:
+        if name == splits.NAME:
+            try:
+                files = splits.validation_files(data_root)
+            except FileNotFoundError as e:
+                raise EvaluationError(str(e)) from None
+            resolved.append((name, files))
+            continue
         if name == "categories":
             root = data_root / "categories"
             if not root.is_dir():
@@ -268,7 +279,7 @@ def resolve_sets(names: list[str], data_root: pathlib.Path) -> list[tuple[str, p
         else:
             resolved.append((name, data_root / "benchmarks" / name / "HR"))
     for name, folder in resolved:
-        if not folder.is_dir():
+        if not isinstance(folder, tuple) and not folder.is_dir():
             raise EvaluationError(f"set folder not found: {folder} (from --sets {name})")
     return resolved
 

@@ -38,7 +38,8 @@ import optax
 from flax import nnx
 from tqdm import tqdm
 
-from jaxsharp import atomic, checkpoint, data, degrade, evaluate, losses, mesh as mesh_lib, models, paths, steps
+from jaxsharp import (atomic, checkpoint, data, degrade, evaluate, losses, mesh as mesh_lib, models, paths, splits,
+                      steps)
 from jaxsharp.engine import Sharpener
 
 DATA_SOURCES = ("folders", "div2k")
@@ -129,12 +130,17 @@ def train_source(config: ml_collections.ConfigDict) -> data.ImageSource:
     if not dirs:
         raise ValueError("data.train_dirs is empty")
     if len(dirs) == 1:
-        return data.ImageFolderSource(dirs[0], cache=config.data.cache_images)
-    root = pathlib.Path(os.path.commonpath(dirs))
-    if root in dirs:
-        raise ValueError(f"data.train_dirs: {root} contains the other folders; name it alone or only the others")
-    include = tuple(d.relative_to(root).as_posix() for d in dirs)
-    return data.ImageFolderSource(root, cache=config.data.cache_images, include=include)
+        root, include = dirs[0], None
+    else:
+        root = pathlib.Path(os.path.commonpath(dirs))
+        if root in dirs:
+            raise ValueError(f"data.train_dirs: {root} contains the other folders; name it alone or only the others")
+        include = tuple(d.relative_to(root).as_posix() for d in dirs)
+    exclude = ()
+    if config.data.get("holdout_validation", False):
+        held = splits.validation_files(paths.data_root())
+        exclude = tuple(p.relative_to(root).as_posix() for p in held if p.is_relative_to(root))
+    return data.ImageFolderSource(root, cache=config.data.cache_images, include=include, exclude=exclude)
 
 
 def _div2k_source(config: ml_collections.ConfigDict):

@@ -37,9 +37,11 @@ def get_config() -> ml_collections.ConfigDict:
     # kind "student": StudentConfig.from_size(size, scale=data.scale, mode=data.mode, **other fields given here)
     c.model.student = ml_collections.ConfigDict({"size": "small"})
     # kind "reparam": ReparamConfig.from_size(size, scale=data.scale, mode=data.mode, **other fields given here);
-    # SESR-M5's shape with its p = 256 expansion; the other ReparamConfig fields keep their defaults
+    # SESR-M5's shape in RGB with its p = 256 expansion, 5x5 head and tail, space-to-depth = the scale; the other
+    # ReparamConfig fields keep their defaults (channels / num_blocks come from size unless a config sets them)
     c.model.reparam = ml_collections.ConfigDict({"size": "m5", "expand": 256, "activation": "relu",
-                                                 "edge_branches": False})
+                                                 "edge_branches": False, "color": "rgb", "head_kernel": 5,
+                                                 "space_to_depth": 0})
     # kind "swinir": jaxsharp.teacher.swinir.SwinIRConfig fields (here the official SwinIR-S x2, 0.91M parameters)
     c.model.swinir = ml_collections.ConfigDict(dict(
         upscale=2, in_chans=3, img_size=64, window_size=8, img_range=1.0, depths=(6, 6, 6, 6), embed_dim=60,
@@ -49,6 +51,8 @@ def get_config() -> ml_collections.ConfigDict:
     # T91 + the 200 BSDS500 test images (none is a B100 image; MANIFEST.md of the data root), under the data root:
     # the classic "291" training set's size. One source under their common parent (train_lib.train_source).
     c.data.train_dirs = ("train/T91", "train/BSDS500_test")
+    # True: leave out jaxsharp.splits' validation images (10 of BSDS500_test), to choose designs on eval.sets "val"
+    c.data.holdout_validation = False
     c.data.source = "folders"  # where training images come from: "folders" = the image files of data.train_dirs
     c.data.degradation = "bicubic"  # how (input, target) pairs are made: "bicubic" = degrade.bicubic_pair
     c.data.cache_images = True  # decode each file once per process (~450 MB as float32)
@@ -84,7 +88,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.loss.teacher_overlap = 16  # LR pixels shared by neighbouring tiles
 
     c.eval = ml_collections.ConfigDict()
-    c.eval.sets = ("Set5",)  # evaluate.resolve_sets names; () = no evaluation during training
+    c.eval.sets = ("Set5",)  # evaluate.resolve_sets names ("val": jaxsharp.splits); () = no evaluation
     c.eval.data_root = ""  # folder holding benchmarks/ and categories/; "" = the data root
 
     # Fault injection for tests; -1 = off.

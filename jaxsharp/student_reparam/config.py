@@ -16,7 +16,8 @@ see 3*b*b channels after space-to-depth by b (12 at b = 2, 48 at b = 4) instead 
 why each size has more parameters than its SESR namesake; at b = 4 the 5x5 head and tail hold most of them
 (`head_kernel=3` trims them). Training holds `expand` (SESR's p, 256) channels inside every block: 0.31M (m3) to
 1.2M (xl) training parameters at b = 2, all collapsed away at export. A Y-only body (SESR's own setting, chroma by
-bicubic) may come later; today's body is RGB.
+bicubic) is `color="y"`: the head and tail then see b*b channels instead of 3*b*b (SESR-M5's own 13.5K
+parameters, 14.0 GFLOPs at b = 2).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SIZES: dict[str, dict] = {
 
 FORMAT = "jaxsharp-reparam-student"
 ACTIVATIONS = ("relu", "prelu")
+COLORS = ("rgb", "y")
 
 
 def _is_int(value) -> bool:
@@ -59,6 +61,9 @@ class ReparamConfig:
     feature_residual: SESR's long skip, the head's output added to the body's.
     input_residual: add the input (sharpen) or its MATLAB bicubic upsampling (sr) to the output, so the tail
       learns the difference; False: the network makes the whole image.
+    color: what the body sees and makes. "rgb": the three channels. "y" (SESR's choice): the BT.601 luma of the
+      input, and one correction per pixel added to R, G and B alike, which leaves Cb and Cr exactly as the
+      residual has them (colour comes from the input, or its bicubic upsampling in sr); needs input_residual.
     """
 
     size: str = "custom"
@@ -75,6 +80,7 @@ class ReparamConfig:
     feature_residual: bool = True
     input_residual: bool = True
     space_to_depth: int = 0
+    color: str = "rgb"
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -92,6 +98,10 @@ class ReparamConfig:
                 raise ValueError(f"{name} must be an odd integer >= 1 (a centred kernel), got {value!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if self.color not in COLORS:
+            raise ValueError(f"unknown color {self.color!r}; choose one of {', '.join(COLORS)}")
+        if self.color == "y" and not self.input_residual:
+            raise ValueError("color 'y' takes its colour from the input: it needs input_residual=True")
         for name in ("edge_branches", "feature_residual", "input_residual"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -125,13 +135,18 @@ class ReparamConfig:
         return self.block if self.mode == "sharpen" else self.scale
 
     @property
+    def body_colors(self) -> int:
+        """Channels per pixel the network sees and makes: 3 (rgb) or 1 (y)."""
+        return 3 if self.color == "rgb" else 1
+
+    @property
     def in_channels(self) -> int:
-        """Channels the head sees: 3*b*b after space-to-depth (block b) in sharpen mode, 3 in sr mode."""
-        return 3 * self.block * self.block if self.mode == "sharpen" else 3
+        """Channels the head sees: c*b*b after space-to-depth (block b) in sharpen mode, c in sr mode (c: 3 or 1)."""
+        return self.body_colors * self.block * self.block if self.mode == "sharpen" else self.body_colors
 
     @property
     def out_channels(self) -> int:
-        return 3 * self.out_block * self.out_block
+        return self.body_colors * self.out_block * self.out_block
 
     @property
     def kernels(self) -> tuple[int, ...]:

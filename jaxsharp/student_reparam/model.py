@@ -200,23 +200,35 @@ def _check_input(x: jax.Array) -> None:
         raise ValueError(f"student input must be [B, H, W, 3], got shape {tuple(x.shape)}")
 
 
+# BT.601 luma of [0, 1] RGB on a [0, 1] scale (metrics.py's Y / 255): what a color="y" body sees. Adding one value
+# d to R, G and B moves this Y by d * 0.858 and leaves Cb and Cr unchanged (their rows sum to zero).
+_Y_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
+_Y_OFFSET = 16.0 / 255.0
+
+
+def luma(x: jax.Array) -> jax.Array:
+    """[..., 3] RGB in [0, 1] -> [..., 1] BT.601 Y in [16/255, 235/255]."""
+    return x @ jnp.asarray(_Y_WEIGHTS, x.dtype)[:, None] + _Y_OFFSET
+
+
 def run(config: ReparamConfig, layers: Sequence[Callable], activations: Sequence[Callable], x: jax.Array):
     """The architecture, whatever the layers are: head, body..., tail (each x -> y), one activation per body layer.
 
     x: float32 NHWC in [0, 1] -> [B, H, W, 3] (sharpen; H, W multiples of the block) or [B, sH, sW, 3] (sr); raw.
     """
     _check_input(x)
+    body_input = luma(x) if config.color == "y" else x
     if config.mode == "sharpen":
-        residual, features = x, pixel_unshuffle(x, config.block)
+        residual, features = x, pixel_unshuffle(body_input, config.block)
     else:
-        residual, features = bicubic_upsample(x, config.scale), x
+        residual, features = bicubic_upsample(x, config.scale), body_input
     head, *body, tail = layers
     h = first = head(features)  # SESR: no activation after the head block
     for layer, activation in zip(body, activations, strict=True):
         h = activation(layer(h))
     if config.feature_residual:
         h = h + first
-    out = pixel_shuffle(tail(h), config.out_block)
+    out = pixel_shuffle(tail(h), config.out_block)  # [..., 3] or, with color "y", [..., 1]: broadcast to R, G, B
     return residual + out if config.input_residual else out
 
 
