@@ -124,6 +124,8 @@ def test_edge_masks_are_the_sobel_and_laplacian_operators():
     dict(activation="prelu", edge_branches=True),
     dict(mode="sr", scale=3, edge_branches=True, feature_residual=False, head_kernel=3, num_blocks=1),
     dict(space_to_depth=4, input_residual=False),
+    dict(color="y", activation="prelu"),
+    dict(color="y", mode="sr", scale=2, head_kernel=3),
 ])
 def test_network_collapsed_forward_and_gradients_equal_the_expanded(overrides):
     config = _config(**overrides)
@@ -172,6 +174,29 @@ def test_untrained_student_is_its_residual_and_collapses_to_plain_convs():
                       "tail/kernel": (5, 5, 6, 12), "tail/bias": (12,)}
 
 
+def test_y_body_sees_luma_and_changes_only_luma():
+    config = _config(color="y")
+    model = _random(lambda: student_reparam.build(config, rngs=nnx.Rngs(0)), seed=13, std=0.2)
+    x = _image((1, 10, 12, 3), seed=14)
+    y = np.asarray(model(jnp.asarray(x)), np.float64)
+    # The correction is one value per pixel added to R, G and B: Cb and Cr (BT.601, metrics.py's coefficients;
+    # their rows sum to zero) are the input's, and Y moves by 0.858 of it.
+    delta = y - x
+    np.testing.assert_allclose(delta[..., 0], delta[..., 1], atol=1e-6)
+    np.testing.assert_allclose(delta[..., 0], delta[..., 2], atol=1e-6)
+    cb = np.array([-37.797, -74.203, 112.0]) / 255
+    np.testing.assert_allclose(y @ cb, x.astype(np.float64) @ cb, atol=1e-5)
+    assert float(np.abs(delta).max()) > 1e-3  # the body did change the image
+    # It sees luma only: a change of colour at constant BT.601 Y leaves the correction unchanged.
+    luma = np.array([65.481, 128.553, 24.966]) / 255
+    shift = np.cross(luma, cb)  # orthogonal to the luma weights: Y unchanged
+    x2 = (x + 0.01 * shift / np.abs(shift).max()).astype(np.float32)
+    delta2 = np.asarray(model(jnp.asarray(x2)), np.float64) - x2
+    np.testing.assert_allclose(delta2, delta, atol=1e-5)
+    shapes = {k: v.shape for k, v in flat_param_vars(collapse_student(model)).items()}
+    assert shapes["head/kernel"] == (5, 5, 4, 6) and shapes["tail/kernel"] == (5, 5, 6, 4)  # b*b, not 3*b*b
+
+
 # --- config ------------------------------------------------------------------------------------------------------
 
 def test_config_sizes_json_and_rejections():
@@ -186,7 +211,8 @@ def test_config_sizes_json_and_rejections():
                             (dict(head_kernel=4), "odd"), (dict(body_kernel=0), "odd"),
                             (dict(activation="gelu"), "relu, prelu"), (dict(edge_branches=1), "true or false"),
                             (dict(edge_branches=True, body_kernel=1), "kernels >= 3"),
-                            (dict(expand=0), "edge_branches=True"), (dict(mode="sr", space_to_depth=4), "sharpen")]:
+                            (dict(expand=0), "edge_branches=True"), (dict(mode="sr", space_to_depth=4), "sharpen"),
+                            (dict(color="yuv"), "rgb, y"), (dict(color="y", input_residual=False), "input_residual")]:
         with pytest.raises(ValueError, match=message):
             ReparamConfig(**kwargs)
     with pytest.raises(ValueError, match="registered sizes: m3, m5, m11, xl"):

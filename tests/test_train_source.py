@@ -135,3 +135,20 @@ def test_config_degradation_reaches_the_training_loader(tmp_path, monkeypatch, t
     with pytest.raises(_Stop):
         train_lib.train_and_evaluate(config, tmp_path / "work")
     assert seen["degradation"] == (degradation or "bicubic")
+
+
+def test_the_validation_split_is_held_out_of_training_and_evaluated_by_name():
+    from jaxsharp import evaluate, paths, splits
+
+    root = paths.data_root()
+    dirs = ("train/T91", "train/BSDS500_test")
+    everything = train_lib.train_source(_config(train_dirs=dirs))
+    held_out = train_lib.train_source(_config(train_dirs=dirs, holdout_validation=True))
+    val = splits.validation_files(root)
+    assert len(val) == len(set(val)) == 10
+    assert set(everything.paths) - set(held_out.paths) == set(val)  # exactly the split, nothing else
+    assert len(held_out) == len(everything) - 10
+    assert "exclude=" in repr(held_out)  # grain's restore check sees which records these are
+    [(name, files)] = evaluate.resolve_sets(["val"], root)
+    assert name == "val" and files == val
+    assert evaluate.list_images(files) == list(val)
