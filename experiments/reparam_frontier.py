@@ -23,18 +23,26 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = "experiments/reparam_explore_x2_cpu.py"
 OUT = REPO / "experiments/results/reparam_frontier.json"
 
-# name -> overrides of config.model.reparam; one question each against its neighbour (the comment).
+# name -> overrides of config.model.reparam (a key with a dot: of the whole config), one question each against its
+# neighbour (the comment); in the order they run, the choices the shipped students need first.
 POINTS: dict[str, dict] = {
     "m5_rgb": {},                                                   # the base: SESR-M5's shape in RGB
     "m5_y": {"color": "y"},                                         # colour: Y body, chroma from the input
-    "m5_y_prelu": {"color": "y", "activation": "prelu"},            # activation
-    "m5_y_h3": {"color": "y", "head_kernel": 3},                    # head / tail kernel
-    "m3_y_h3": {"color": "y", "num_blocks": 3, "head_kernel": 3},   # depth (tiny budget)
-    "m3_y": {"color": "y", "num_blocks": 3},
-    "m7_y": {"color": "y", "num_blocks": 7},
-    "m11_y": {"color": "y", "num_blocks": 11},                      # depth (small budget)
-    "c24_m4_y": {"color": "y", "channels": 24, "num_blocks": 4},    # width
-    "b4_c32_m7_y": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4},  # block 4
+    "b4_c32_m7_y": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4},  # block 4, wider
+    "b4_c32_m3_y_h3": {"color": "y", "channels": 32, "num_blocks": 3, "space_to_depth": 4,
+                       "head_kernel": 3},                           # depth at block 4 (the tiny budget)
+    "b4_c32_m7_y_h3": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4,
+                       "head_kernel": 3},                           # head / tail kernel at block 4
+    "b4_c32_m7_y_prelu": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4,
+                          "activation": "prelu"},                   # activation at block 4
+    "m5_y_h3": {"color": "y", "head_kernel": 3},                    # head / tail kernel at block 2
+    "m5_y_prelu": {"color": "y", "activation": "prelu"},            # activation at block 2
+    "m11_y": {"color": "y", "num_blocks": 11},                      # depth at block 2 (the small budget)
+    "b4_c40_m6_y_h3": {"color": "y", "channels": 40, "num_blocks": 6, "space_to_depth": 4,
+                       "head_kernel": 3},                           # width at block 4 (the small budget)
+    "m3_y_h3": {"color": "y", "num_blocks": 3, "head_kernel": 3},   # depth at block 2 (the tiny budget)
+    "m5_y_crop128": {"color": "y", "data.crop_size": 128, "data.batch_size": 8},  # recipe: patch size, same pixels
+    "c24_m4_y": {"color": "y", "channels": 24, "num_blocks": 4},    # width at block 2
     "m5_rgb_nores": {"input_residual": False},                      # input-to-output residual
 }
 REPORT_SETS = "Set5,Set14,B100"
@@ -66,7 +74,7 @@ def run_point(name: str, overrides: dict, steps: int) -> dict:
     from jaxsharp.student_reparam.info import frame_cost
 
     workdir = REPO / "runs/frontier" / name
-    flags = [f"--config.model.reparam.{k}={v}" for k, v in overrides.items()]
+    flags = [f"--config.{k if '.' in k else 'model.reparam.' + k}={v}" for k, v in overrides.items()]
     export = workdir / "export"
     started = time.time()
     if not (export / "params.npz").exists() or not _final_eval(workdir, steps):
