@@ -63,9 +63,13 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, *,
         (loss, (pred, aux)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
         updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
         params = optax.apply_updates(state["params"], updates)
-        # Records without ground truth (target_weight 0) are left out, as in the loss.
-        psnr = losses.weighted_mean(metrics_lib.psnr_y_batch(pred, batch["target"], crop_border=psnr_crop_border),
-                                    batch.get("target_weight"))
+        # Records without ground truth (target_weight 0) are left out, as in the loss; so are crops the model gets
+        # exactly right after rounding to 8 bits (a flat sky or a saturated patch: PSNR inf), which made the logged
+        # batch mean inf.
+        crop_psnr = metrics_lib.psnr_y_batch(pred, batch["target"], crop_border=psnr_crop_border)
+        weight = jnp.ones_like(crop_psnr) if batch.get("target_weight") is None else batch["target_weight"]
+        finite = jnp.isfinite(crop_psnr)
+        psnr = losses.weighted_mean(jnp.where(finite, crop_psnr, 0.0), jnp.where(finite, weight, 0.0))
         out = {**aux, "loss": loss, "psnr_y": psnr, "grad_norm": optax.tree.norm(grads)}
         return {"step": step, "params": params, "opt_state": opt_state}, out
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxsharp import configs, data, degrade, models, steps, student_reparam, train_lib
+from jaxsharp import configs, data, degrade, metrics as metrics_lib, models, steps, student_reparam, train_lib
 from jaxsharp.checkpoint import flat_param_vars
 from jaxsharp.student_reparam import collapse
 from jaxsharp.student_reparam.config import ReparamConfig
@@ -317,6 +317,13 @@ def test_training_spec_builds_and_one_jitted_train_step_runs(tmp_path):
     batch = {k: jnp.asarray(_image(s, seed=i)) for i, (k, s) in enumerate(sorted(shapes.items()))}
     state, metrics = step(steps.init_train_state(params, tx), batch)
     assert int(state["step"]) == 1 and np.isfinite(float(metrics["loss"]))
+    # A crop the model gets exactly right (here the untrained student, which returns its input, on a crop whose
+    # target is that input) has PSNR inf: the logged batch PSNR is the mean of the other crops, not inf.
+    exact = {**batch, "target": batch["target"].at[0].set(batch["input"][0])}
+    _, exact_metrics = step(steps.init_train_state(params, tx), exact)
+    others = metrics_lib.psnr_y_batch(exact["input"], exact["target"], crop_border=config.data.scale)
+    assert not np.isfinite(float(others[0]))
+    assert float(exact_metrics["psnr_y"]) == pytest.approx(float(jnp.mean(others[1:])), abs=1e-4)
     moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), state["params"], params)
     assert max(jax.tree.leaves(moved)) > 1e-4
     # Evaluation and export see the collapsed network of the trained expanded weights.
