@@ -46,14 +46,18 @@ def test_end_to_end_tiny_frame_writes_schema_and_plot(nothing_shipped, tmp_path,
     names = [r["name"] for r in data["results"]]
     assert names[:3] == [f"student_{s}_x2 (random weights)" for s in student.SIZES]
     assert names[3].startswith("teacher SwinIR-S x2 (random weights; whole frame")  # 24x32 LR fits in one crop
-    assert names[4:7] == ["bicubic x2 (jax.image.resize)", "bicubic x2 (Pillow, uint8)", "unsharp mask (numpy)"]
-    assert names[7] == "reference conv 3x3 64->64 on 24x32"
+    assert names[4:8] == ["bicubic x2 (jax.image.resize)", "bicubic x2 (Pillow, uint8)",
+                          "unsharp mask (XLA, float32, jitted separable)", "unsharp mask (numpy float64, host)"]
+    opencv = [n for n in names if n.startswith("OpenCV unsharp")]
+    assert names[8:-1] == opencv and len(opencv) == bench.opencv_available()
+    assert names[-1] == "reference conv 3x3 64->64 on 24x32"
     for row in data["results"]:
         assert tuple(row) == bench.RESULT_KEYS
         assert isinstance(row["name"], str)
         for key in ("ms_per_frame", "fps"):
             assert isinstance(row[key], float) and row[key] > 0
-        host = row["name"] in ("bicubic x2 (Pillow, uint8)", "unsharp mask (numpy)")
+        host = row["name"] in ("bicubic x2 (Pillow, uint8)", "unsharp mask (numpy float64, host)") or \
+            row["name"].startswith("OpenCV")
         for key in ("compile_s", "gflops_per_frame", "achieved_gflops_per_s"):
             assert row[key] is None if host else (isinstance(row[key], float) and row[key] > 0), (row["name"], key)
         assert row["fps"] == pytest.approx(1000.0 / row["ms_per_frame"])
@@ -64,7 +68,9 @@ def test_end_to_end_tiny_frame_writes_schema_and_plot(nothing_shipped, tmp_path,
     assert "summary: student_small_x2 (random weights) is" in stdout and "faster per frame than the teacher" in stdout
     shares = stdout.split("as % of the reference conv")[1].splitlines()[0]
     assert re.search(r"student_tiny_x2 \d+%, student_small_x2 \d+%, student_base_x2 \d+%", shares), shares
-    assert "plotted 5 entries" in stdout  # tiny (by name), small (evaluate's 'student'), teacher, bicubic, unsharp
+    # FPS panel: tiny (by name), small (evaluate's 'student'), teacher, bicubic, unsharp (XLA and NumPy); GFLOPs
+    # panel (Set14): small (the teacher is left off it) and the 7 published anchors.
+    assert "plotted 6 entries against FPS and 8 against GFLOPs" in stdout
     with Image.open(png) as img:
         assert img.format == "PNG" and img.size[0] > 100
 
@@ -122,7 +128,7 @@ def test_bfloat16_casts_params_and_inputs_and_computes_in_bfloat16(nothing_shipp
     monkeypatch.setattr(bench, "measure_xla", fake_measure)
     for entry in bench.build_entries((32, 48), batch=1, dtype=jnp.bfloat16):
         entry.run(1)
-    assert len(seen) == 6  # three students, teacher, jax bicubic, reference conv
+    assert len(seen) == 7  # three students, teacher, jax bicubic, XLA unsharp, reference conv
     for name, fn, args in seen:
         assert {leaf.dtype for leaf in jax.tree.leaves(args)} == {jnp.dtype(jnp.bfloat16)}, name
         assert jax.eval_shape(fn, *args).dtype == jnp.bfloat16, name  # nothing promotes back to float32
@@ -147,7 +153,8 @@ def test_quality_matching_and_errors(nothing_shipped, tmp_path):
     assert set_name == "Set5"
     assert psnr == {"student_tiny_x2 (random weights)": 36.4, "student_small_x2 (random weights)": 37.3,
                     "teacher SwinIR-S x2 (random weights; whole frame)": 38.1,
-                    "bicubic x2 (jax.image.resize)": 33.69, "unsharp mask (numpy)": 34.2}
+                    "bicubic x2 (jax.image.resize)": 33.69, "unsharp mask (XLA, float32, jitted separable)": 34.2,
+                    "unsharp mask (numpy float64, host)": 34.2}
     assert bench.read_quality(quality, entries, "Set14")[1] == {
         "student_small_x2 (random weights)": 32.9, "teacher SwinIR-S x2 (random weights; whole frame)": 33.8}
     with pytest.raises(bench.BenchError, match="no set 'Urban100'; sets there: Set5, Set14"):
@@ -161,7 +168,9 @@ def test_quality_matching_and_errors(nothing_shipped, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--size", "63x48"], "even width and height"),
     (["--size", "64"], "expected WxH"),
-    (["--plot", "p.png"], "--plot and --quality go together"),
+    (["--plot", "p.png"], "--plot needs --quality (an evaluate.py JSON) and/or --frontier"),
+    (["--quality", "q.json"], "--quality needs --plot"),
+    (["--plot", "p.png", "--frontier", "nowhere.json"], "nowhere.json: not a frontier JSON"),
     (["--repeats", "0"], "must be >= 1"),
     (["--dtype", "float16"], "invalid choice"),
 ])
