@@ -93,7 +93,7 @@ class Entry:
     """One benchmarked method; `run(repeats)` builds, compiles and times it and returns its row (RESULT_KEYS)."""
 
     name: str
-    role: str  # "student", "teacher", "baseline" or "reference"
+    role: str  # "student", "teacher", "baseline", "reference" or "onnxruntime" (a student in that backend)
     measure: Callable[[str, int], dict]  # (name, repeats) -> row
     quality_methods: tuple[str, ...] = ()  # evaluate.py method names whose PSNR is this entry's, canonical form
     size: str = ""  # the student size, for the summary
@@ -376,6 +376,69 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tup
         return measure_xla(name, conv, args, frames=batch, repeats=repeats)
 
     entries.append(Entry(f"reference conv 3x3 64->64 on {lh}x{lw}", "reference", measure_reference))
+    entries += onnxruntime_entries(students, (h, w), batch=batch, dtype=dtype)
+    return entries
+
+
+def onnxruntime_entries(students: list[tuple[str, LoadedModel]], hw: tuple[int, int], *, batch: int,
+                        dtype) -> list[Entry]:
+    """Rows "<student> onnxruntime float32" (and "... int8" where the model's folder has a current int8 graph,
+    jaxsharp.quantize): the student's ONNX graph in onnxruntime (jaxsharp/onnxruntime_backend.py) on the same input
+    as its XLA row. Each student's XLA executable and graphs are timed in interleaved rounds (xla, float32, int8,
+    xla, ...), so load from other processes falls on all alike; the ratios to XLA go to stderr. Compile seconds:
+    the graph (an export, or the cache) plus the session; GFLOPs: XLA's count of the same network. No rows
+    without onnxruntime and jax2onnx, or in bfloat16 (onnxruntime runs float32 or int8)."""
+    import importlib.util
+
+    from jaxsharp import onnxruntime_backend
+
+    if dtype != jnp.float32 or not all(importlib.util.find_spec(m) for m in ("onnxruntime", "jax2onnx")):
+        print("note: no onnxruntime rows (bfloat16, or onnxruntime / jax2onnx not installed)", file=sys.stderr)
+        return []
+    h, w = hw
+    entries = []
+    for name, loaded in students:
+        in_hw = (h, w) if loaded.mode == "sharpen" else (h // loaded.scale, w // loaded.scale)
+        int8 = onnxruntime_backend.find_int8(loaded)
+        precisions = ("float32",) + (("int8",) if int8 is not None and not int8.stale else ())
+        rounds: dict[str, tuple[float, float, float]] = {}
+
+        def interleaved(repeats, loaded=loaded, in_hw=in_hw, precisions=precisions, rounds=rounds, name=name):
+            x = np.asarray(_random((batch, *in_hw, 3), jnp.float32))
+            args = (loaded.params, jnp.asarray(x))
+            compiled = jax.jit(loaded.apply).lower(*args).compile()
+            flops = counted_flops(loaded.apply, args, compiled)
+            calls, prepare_s = {"xla": lambda: jax.block_until_ready(compiled(*args))}, {}
+            for precision in precisions:
+                start = time.perf_counter()
+                runner = onnxruntime_backend.Runner(loaded, precision=precision)
+                prepare_s[precision] = time.perf_counter() - start
+                calls[precision] = lambda runner=runner: runner(x)
+            times: dict[str, list[float]] = {k: [] for k in calls}
+            for call in calls.values():
+                call()  # warm-up
+            for _ in range(repeats):
+                for key, call in calls.items():
+                    start = time.perf_counter()
+                    call()
+                    times[key].append(time.perf_counter() - start)
+            median = {k: statistics.median(v) for k, v in times.items()}
+            rounds.update({p: (median[p], prepare_s[p], flops) for p in precisions})
+            print(f"  {name}, {repeats} interleaved rounds: xla {1e3 * median['xla'] / batch:,.2f} ms/frame; "
+                  + "; ".join(f"onnxruntime {p} {1e3 * median[p] / batch:,.2f} ms/frame = "
+                              f"{median['xla'] / median[p]:.2f}x the speed of xla" for p in precisions),
+                  file=sys.stderr, flush=True)
+
+        for precision in precisions:
+            def measure(row_name, repeats, precision=precision, interleaved=interleaved, rounds=rounds):
+                if not rounds:  # the student's first row times every precision; the others read the result
+                    interleaved(repeats)
+                seconds, prepare, flops = rounds[precision]
+                return result_row(row_name, seconds / batch, prepare, flops / batch)
+
+            label = (name.replace(" (", f" onnxruntime {precision} (", 1) if " (" in name
+                     else f"{name} onnxruntime {precision}")
+            entries.append(Entry(label, "onnxruntime", measure, size=getattr(loaded.config, "size", loaded.family)))
     return entries
 
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "stream": ("jaxsharp.stream", "main", "live video through a pipe: raw frames in on stdin, sharpened out on stdout"),
     "bench": ("jaxsharp.bench", "main", "speed of the students, the teacher and the baselines, side by side"),
     "export": ("jaxsharp.export", "main", "a student as StableHLO or ONNX"),
+    "quantize": ("jaxsharp.quantize", "main", "a student's ONNX graph in static int8, with its measured PSNR cost"),
     "port": ("jaxsharp.port.swinir_torch", "main", "convert official SwinIR .pth weights (torch-free)"),
     "mos": ("jaxsharp.mos.cli", "main", "mean-opinion-score study: prepare, serve, report"),
     "demo": ("jaxsharp.demo", "main", "sharpen the bundled sample with the bundled student (make demo)"),

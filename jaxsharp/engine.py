@@ -25,6 +25,11 @@ Tiles: inputs above a pixel budget (or larger than `tile`) run in fixed-size til
 model with a bounded receptive radius the default overlap is exact: a quarter of it covers the radius, so tiles
 equal the whole-image output to float rounding. SwinIR's windows see further; its default overlap (32) is an
 approximation.
+
+Backends (`backend`): "xla" (default) compiles the model with XLA, one executable per input shape. "onnxruntime"
+runs a student's exported ONNX graph in onnxruntime instead (jaxsharp/onnxruntime_backend.py: one session for
+every shape, `precision` float32, int8 or auto); padding, buckets, tiles, mode adapters and the clip stay here, so
+the two backends differ only in the model's arithmetic.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsharp import degrade
+from jaxsharp import degrade, onnxruntime_backend
 from jaxsharp.tiling import tiled_apply
 
 MODES = degrade.MODES
@@ -92,11 +97,15 @@ class Sharpener:
     frames -> mirror-pad to the bucket -> batches of `batch` (the last padded) -> one AOT-compiled function per
     input shape (resize adapter, model, clip to [0, 1] unless clip=False) -> crop back. `traces` counts traces
     (= compiles). model: a `loaded_model.LoadedModel` (any family).
+
+    backend: "xla", "onnxruntime" (students; `precision` "auto", "float32" or "int8", see
+    jaxsharp/onnxruntime_backend.py) or a built `onnxruntime_backend.Runner` of this model (a given graph).
+    `precision` is then the one that runs ("float32" / "bfloat16" from `dtype` on XLA).
     """
 
     def __init__(self, model, *, mode: str | None = None, batch: int = DEFAULT_BATCH, tile: int | None = None,
                  overlap: int | None = None, dtype: str = "float32", bucket: int = DEFAULT_BUCKET,
-                 auto_tile: bool = True, clip: bool = True):
+                 auto_tile: bool = True, clip: bool = True, backend="xla", precision: str = "auto"):
         self.model = model
         self.bounded = model.receptive_radius is not None
         self.model_mode = model.mode
@@ -135,11 +144,32 @@ class Sharpener:
             raise ValueError(f"tile {self.tile} must be larger than the overlap {self.overlap}"
                              + (f" (the exact overlap for this model is {exact})" if exact is not None else ""))
         self.auto_tile = auto_tile
+        self._runner = self._backend(backend, precision)
+        self.backend = "xla" if self._runner is None else "onnxruntime"
+        self.precision = dtype if self._runner is None else self._runner.precision
         self.params = jax.tree.map(lambda a: jnp.asarray(a, DTYPES[dtype]), model.params)
         self.traces = 0
         self.stats: dict[tuple[int, ...], CompileStats] = {}
         self._compiled: dict[tuple[int, ...], Callable] = {}
         self._jitted = jax.jit(self._forward)
+
+    def _backend(self, backend, precision: str):
+        """None for XLA, else the onnxruntime Runner; rejects settings the backend would not honour."""
+        if isinstance(backend, str) and backend not in onnxruntime_backend.BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(onnxruntime_backend.BACKENDS)}")
+        if backend == "xla":
+            if precision != "auto":
+                raise ValueError(f"precision {precision!r} is for the onnxruntime backend; on XLA the compute "
+                                 "type is dtype (float32 or bfloat16)")
+            return None
+        if self.dtype != "float32":
+            raise ValueError(f"dtype {self.dtype} runs on the xla backend only; onnxruntime runs float32 or int8 "
+                             "(precision)")
+        if backend == "onnxruntime":
+            return onnxruntime_backend.Runner(self.model, precision=precision)
+        if backend.model is not self.model:
+            raise ValueError("the onnxruntime Runner given as backend was built for another model")
+        return backend
 
     # -- geometry --
 
@@ -176,21 +206,35 @@ class Sharpener:
 
     # -- compiled function --
 
+    def _adapt(self, x: jax.Array) -> jax.Array:
+        """The mode adapter (module docstring): the input resized for a model of the other mode."""
+        if (self.mode, self.model_mode) == ("sharpen", "sr"):
+            return degrade.imresize(x, 1.0 / self.scale)
+        if (self.mode, self.model_mode) == ("sr", "sharpen"):
+            return degrade.imresize(x, float(self.scale))
+        return x
+
     def _forward(self, params, x: jax.Array) -> jax.Array:
         self.traces += 1  # runs once per trace: the compile counter the tests read
-        if (self.mode, self.model_mode) == ("sharpen", "sr"):
-            x = degrade.imresize(x, 1.0 / self.scale)
-        elif (self.mode, self.model_mode) == ("sr", "sharpen"):
-            x = degrade.imresize(x, float(self.scale))
-        y = self.model.apply(params, x.astype(DTYPES[self.dtype]))
+        y = self.model.apply(params, self._adapt(x).astype(DTYPES[self.dtype]))
         y = y.astype(jnp.float32)
         return jnp.clip(y, 0.0, 1.0) if self.clip else y
+
+    def _forward_onnxruntime(self, params, x: np.ndarray) -> np.ndarray:
+        """`_forward` with the model in onnxruntime (the adapter stays the same jitted resize); waits."""
+        if self.mode != self.model_mode:
+            x = np.asarray(self._adapt(x))
+        y = self._runner(x)
+        return np.clip(y, 0.0, 1.0) if self.clip else y
 
     def _executable(self, shape: tuple[int, ...]) -> Callable:
         exe = self._compiled.get(shape)
         if exe is None:
             start = time.perf_counter()
-            exe = self._jitted.lower(self.params, jax.ShapeDtypeStruct(shape, jnp.float32)).compile()
+            if self._runner is None:
+                exe = self._jitted.lower(self.params, jax.ShapeDtypeStruct(shape, jnp.float32)).compile()
+            else:
+                exe = self._forward_onnxruntime  # one session for every shape; its build is in `report`
             self.stats[shape] = CompileStats(compile_s=time.perf_counter() - start)
             self._compiled[shape] = exe
         return exe
@@ -208,13 +252,15 @@ class Sharpener:
         """Starts one call of the compiled function on [n <= batch, H, W, 3] float32 (padded to `compiled_batch`)
         and returns without waiting: calling the returned function waits for and fetches [n, oH, oW, 3]."""
         n = x.shape[0]
-        size = self.compiled_batch(n)
+        # XLA compiles per batch size, so short calls round up; onnxruntime's graph takes any batch as it is.
+        size = self.compiled_batch(n) if self._runner is None else n
         if n < size:
             x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
         shape = tuple(x.shape)
         exe = self._executable(shape)
         start = time.perf_counter()
-        y = exe(self.params, np.ascontiguousarray(x, np.float32))  # dispatched: runs while the caller goes on
+        # XLA: dispatched, runs while the caller goes on; onnxruntime: done on return (the session blocks).
+        y = exe(self.params, np.ascontiguousarray(x, np.float32))
 
         def fetch() -> np.ndarray:
             out = np.asarray(y)
@@ -279,7 +325,7 @@ class Sharpener:
 
     def report(self) -> list[str]:
         """One line per compiled shape: compile time, calls and run time (for -v)."""
-        lines = []
+        lines = [] if self._runner is None else [self._runner.describe()]
         for shape, st in self.stats.items():
             per = f", {1000 * st.run_s / st.calls:.1f} ms per call" if st.calls else ""
             lines.append(f"shape {'x'.join(map(str, shape))}: compiled in {st.compile_s:.2f} s; "

@@ -14,7 +14,9 @@ Methods: `baselines.METHODS` (bicubic, lanczos, unsharp: jaxsharp/baselines.py; 
 included, so evaluating a model equals scoring the files `jaxsharp sharpen` writes for the same inputs),
 plus `predictions`: images read from --predictions DIR, named like the HR file or `<name>_<suffix>.<ext>`
 (e.g. `baby_SwinIR.png`); GT is cropped to the prediction's size, as the official SwinIR test script does.
---weights defaults to the shipped default student (student-small) / teacher (teacher).
+--weights defaults to the shipped default student (student-small) / teacher (teacher). `--backend onnxruntime`
+(students) runs the model's ONNX graph in onnxruntime through the same engine, `--precision` float32, int8 or
+auto (jaxsharp/onnxruntime_backend.py); `jaxsharp.quantize` measures int8 against float32 this way.
 Model outputs are clamped to [0, 1]; all outputs are quantized to uint8 levels before measuring.
 """
 
@@ -36,6 +38,7 @@ from jaxsharp.engine import Sharpener
 from jaxsharp.figures import detail_crop_box, save_crop_rows
 from jaxsharp.image_io import (IMAGE_SUFFIXES, AnimatedImageWarning, ImageReadError, read_image_rgb,
                                write_image)
+from jaxsharp.onnxruntime_backend import BACKENDS, PRECISIONS
 
 BENCHMARK_SETS = ("Set5", "Set14", "B100", "Urban100", "Manga109")
 METHODS = baselines.METHODS + ("predictions",)
@@ -84,11 +87,12 @@ def _predictions_method(directory: pathlib.Path) -> Method:
     return run
 
 
-def model_method(model_or_engine, *, mode: str | None = None) -> Method:
+def model_method(model_or_engine, *, mode: str | None = None, backend: str = "xla",
+                 precision: str = "auto") -> Method:
     """A loaded model (or an engine) as a Method, through the engine with `jaxsharp sharpen`'s defaults (buckets,
-    padding); mode: the task, default the model's own."""
-    engine = model_or_engine if isinstance(model_or_engine, Sharpener) else Sharpener(model_or_engine, mode=mode,
-                                                                                       batch=1)
+    padding); mode: the task, default the model's own; backend, precision: the engine's."""
+    engine = model_or_engine if isinstance(model_or_engine, Sharpener) else Sharpener(
+        model_or_engine, mode=mode, batch=1, backend=backend, precision=precision)
     return lambda name, inp: engine([np.asarray(inp, np.float32)])[0]
 
 
@@ -102,8 +106,12 @@ def _check_model_matches(method: str, model, scale: int, mode: str) -> None:
 
 
 def make_method(method: str, *, scale: int, mode: str, weights: str | None = None,
-                predictions: str | os.PathLike | None = None) -> Method:
+                predictions: str | os.PathLike | None = None, backend: str = "xla",
+                precision: str = "auto") -> Method:
     """Builds the image-producing function for `method` (see the module docstring)."""
+    if (backend, precision) != ("xla", "auto") and method not in baselines.MODEL_METHODS:
+        raise EvaluationError(f"--backend and --precision apply to the model methods "
+                              f"({', '.join(baselines.MODEL_METHODS)}), not to {method}")
     if method in baselines.BASELINES:
         try:
             fn = baselines.method(method, scale=scale, mode=mode)
@@ -121,7 +129,10 @@ def make_method(method: str, *, scale: int, mode: str, weights: str | None = Non
         if model.role != method:
             raise EvaluationError(f"{weights} is a {model.role}, not a {method}")
         _check_model_matches(method, model, scale, mode)
-        return model_method(model, mode=mode)
+        try:
+            return model_method(model, mode=mode, backend=backend, precision=precision)
+        except ValueError as e:  # the backend's own errors: a missing dependency, no int8 graph, a bad option
+            raise EvaluationError(str(e)) from None
     if method == "predictions":
         if not predictions:
             raise EvaluationError("--method predictions needs --predictions DIR")
@@ -316,6 +327,11 @@ def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.Argument
     p.add_argument("--weights", help="--method student / teacher: a model name or path (models.load; default: "
                                      "the shipped student-small / teacher)")
     p.add_argument("--predictions", metavar="DIR", help="folder of output images for --method predictions")
+    p.add_argument("--backend", choices=BACKENDS, default="xla",
+                   help="model methods: run the model with XLA (default) or its ONNX graph in onnxruntime")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="--backend onnxruntime: float32, int8 (the model's jaxsharp.quantize graph) or auto "
+                        "(int8 where it met the quality rule; default)")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--mode", default="sr", choices=MODES,
                    help="sr: input is the lr image; sharpen: input is the bicubic-blurred image at HR size")
@@ -358,7 +374,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m jaxsharp.evalu
             names = [n.strip() for n in args.sets.split(",") if n.strip()]
             sets = resolve_sets(names, pathlib.Path(args.data_root) if args.data_root else paths.data_root())
         method = make_method(args.method, scale=args.scale, mode=args.mode, weights=args.weights,
-                             predictions=args.predictions)
+                             predictions=args.predictions, backend=args.backend, precision=args.precision)
     except EvaluationError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
 

@@ -2,6 +2,7 @@
 
     out = jaxsharp.sharpen(images, model="student-small", batch=8)   # list of HWC or NHWC, float [0, 1]
     out = jaxsharp.sharpen(images, model=jaxsharp.models.load("teacher"), mode="sr")
+    out = jaxsharp.sharpen(images, model="student-tiny", backend="onnxruntime")   # the ONNX graph in onnxruntime
 
 The engine behind it (padding, buckets, tiles, mode adapters) is `jaxsharp.engine.Sharpener`; files, folders and
 videos are `jaxsharp sharpen` (jaxsharp/sharpen_cli.py; `python -m jaxsharp.infer` is the same command).
@@ -45,14 +46,15 @@ def _engine(model, **settings) -> Sharpener:
 
 def sharpen(images, model=DEFAULT_MODEL, *, mode: str | None = None, scale: int | None = None,
             batch: int = DEFAULT_BATCH, tile: int | None = None, overlap: int | None = None,
-            dtype: str = "float32", bucket: int = DEFAULT_BUCKET):
+            dtype: str = "float32", bucket: int = DEFAULT_BUCKET, backend: str = "xla", precision: str = "auto"):
     """Sharpens (mode 'sharpen') or upscales (mode 'sr') images in memory, batched and compiled once per bucket.
 
     images: a list of float HWC arrays (C = 3 RGB or 1 grey, any sizes) or one NHWC array, values in [0, 1].
     model: a loaded model, a name or a path (`models.load`), or a `Sharpener` (then the other
     settings are its own). mode: default the loaded model's own, 'sharpen' for a name or path.
     Returns the same structure, float32 in [0, 1] (sr: `scale` times larger). Engines are cached per (model,
-    settings), so calling again with the same model does not recompile.
+    settings), so calling again with the same model does not recompile. backend: "xla" (default) or
+    "onnxruntime" (a student's ONNX graph; precision "auto", "float32" or "int8": jaxsharp/onnxruntime_backend.py).
     """
     if isinstance(model, Sharpener):
         engine = model
@@ -62,7 +64,8 @@ def sharpen(images, model=DEFAULT_MODEL, *, mode: str | None = None, scale: int 
             model = _named_model(str(model), scale, mode)
         elif scale is not None and model.scale != scale:
             raise ValueError(f"the model is x{model.scale}; scale={scale} asks for x{scale}")
-        engine = _engine(model, mode=mode, batch=batch, tile=tile, overlap=overlap, dtype=dtype, bucket=bucket)
+        engine = _engine(model, mode=mode, batch=batch, tile=tile, overlap=overlap, dtype=dtype, bucket=bucket,
+                         backend=backend, precision=precision)
     stacked = isinstance(images, (np.ndarray, jax.Array))
     if stacked and np.ndim(images) != 4:
         raise ValueError(f"an array of images must be NHWC, got shape {np.shape(images)}")

@@ -17,7 +17,8 @@ frame's last byte read to its last byte written) on stderr. yuv420p frames are c
 FFmpeg's swscale (PyAV, BT.601 limited range both ways, so an unsharpened frame round-trips).
 
 The model runs through the inference engine (jaxsharp/engine.py) at batch 1, compiled once before the first frame
-is read; `--mode sr` writes frames `scale` times larger.
+is read (`--backend onnxruntime`: the student's ONNX graph in onnxruntime, jaxsharp/onnxruntime_backend.py); `--mode
+sr` writes frames `scale` times larger.
 """
 
 from __future__ import annotations
@@ -234,6 +235,7 @@ def run_stream(source: BinaryIO, sink: BinaryIO, process: Callable[[np.ndarray],
 def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
     from jaxsharp import models
     from jaxsharp.engine import DTYPES, MODES
+    from jaxsharp.onnxruntime_backend import BACKENDS, PRECISIONS
     from jaxsharp.student.info import parse_frame_size
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
@@ -245,7 +247,10 @@ def build_parser(prog: str = "jaxsharp stream") -> argparse.ArgumentParser:
                    help=f"{' | '.join(models.ALIASES)} | a shipped name | PATH (default {models.DEFAULT_STUDENT})")
     p.add_argument("--mode", choices=MODES, default="sharpen", help="sharpen: same size out; sr: --scale x larger")
     p.add_argument("--scale", type=int, default=None, help="the model's scale (default 2 for a name)")
-    p.add_argument("--dtype", choices=tuple(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=tuple(DTYPES), default="float32", help="compute dtype (--backend xla)")
+    p.add_argument("--backend", choices=BACKENDS, default="xla", help="xla (default) or onnxruntime (students)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="--backend onnxruntime: float32, int8 or auto (int8 where it met the quality rule)")
     p.add_argument("--queue", type=int, default=4, metavar="N", help="frames waiting on each side (default 4)")
     p.add_argument("--drop-late", action="store_true",
                    help="when the queue is full, drop the oldest waiting frame instead of blocking the input")
@@ -266,7 +271,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "jaxsharp stream") ->
         from jaxsharp.engine import Sharpener
 
         model = models.load(args.model, scale=args.scale, mode=args.mode)
-        engine = Sharpener(model, mode=args.mode, batch=1, dtype=args.dtype)
+        engine = Sharpener(model, mode=args.mode, batch=1, dtype=args.dtype, backend=args.backend,
+                           precision=args.precision)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

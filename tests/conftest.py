@@ -89,3 +89,12 @@ def tiny_student(tmp_path_factory) -> pathlib.Path:
     flat = {name: (0.05 * rng.standard_normal(var.shape)).astype(np.float32)
             for name, var in flat_param_vars(abstract(config)).items()}
     return student.save(tmp_path_factory.mktemp("students") / "tiny", flat, config)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _graph_cache(tmp_path_factory):
+    """The onnxruntime backend's graph cache ($JAXSHARP_CACHE_DIR) in a temporary folder: no test writes to the
+    user's ~/.cache, and a run starts without cached graphs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAXSHARP_CACHE_DIR", str(tmp_path_factory.mktemp("jaxsharp_cache")))
+        yield
