@@ -32,19 +32,15 @@ POINTS: dict[str, dict] = {
     "b4_c32_m7_y_crop128": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4,
                             "data.crop_size": 128, "data.batch_size": 8},  # recipe: patch size, same pixels
     "b4_c32_m3_y_h3": {"color": "y", "channels": 32, "num_blocks": 3, "space_to_depth": 4,
-                       "head_kernel": 3},                           # depth at block 4 (the tiny budget)
-    "b4_c32_m7_y_h3": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4,
-                       "head_kernel": 3},                           # head / tail kernel at block 4
-    "b4_c32_m7_y_prelu": {"color": "y", "channels": 32, "num_blocks": 7, "space_to_depth": 4,
-                          "activation": "prelu"},                   # activation at block 4
-    "b4_c40_m6_y_h3": {"color": "y", "channels": 40, "num_blocks": 6, "space_to_depth": 4,
-                       "head_kernel": 3},                           # width at block 4 (the small budget)
-    "m5_y_h3": {"color": "y", "head_kernel": 3},                    # head / tail kernel at block 2
-    "m5_y_prelu": {"color": "y", "activation": "prelu"},            # activation at block 2
-    "m11_y": {"color": "y", "num_blocks": 11},                      # depth at block 2 (the small budget)
-    "m3_y_h3": {"color": "y", "num_blocks": 3, "head_kernel": 3},   # depth at block 2 (the tiny budget)
-    "c24_m4_y": {"color": "y", "channels": 24, "num_blocks": 4},    # width at block 2
+                       "head_kernel": 3},                           # block 4 at the tiny budget (the fast one)
+    "m5_y_h3": {"color": "y", "head_kernel": 3},                    # head / tail kernel
+    "m5_y_prelu": {"color": "y", "activation": "prelu"},            # activation
+    "m3_y_h3": {"color": "y", "num_blocks": 3, "head_kernel": 3},   # depth (the tiny budget)
+    "m11_y": {"color": "y", "num_blocks": 11},                      # depth (the small budget)
+    "c24_m4_y": {"color": "y", "channels": 24, "num_blocks": 4},    # width (the small budget)
     "m5_rgb_nores": {"input_residual": False},                      # input-to-output residual
+    "b4_c40_m6_y_h3": {"color": "y", "channels": 40, "num_blocks": 6, "space_to_depth": 4,
+                       "head_kernel": 3},                           # block 4 at the small budget
 }
 REPORT_SETS = "Set5,Set14,B100"
 
