@@ -1,6 +1,7 @@
 """Runs the re-parameterised student's design grid (issue 16) and writes experiments/results/reparam_frontier.json.
 
     python experiments/reparam_frontier.py [--only NAME,...] [--steps N]
+    python experiments/reparam_frontier.py --table        # the measured points as markdown
 
 Every point trains experiments/reparam_explore_x2_cpu.py with its overrides into runs/frontier/<name> (resumable:
 a finished point is skipped, an interrupted one resumes from its checkpoint), then its export is evaluated on the
@@ -88,11 +89,27 @@ def run_point(name: str, overrides: dict, steps: int) -> dict:
             "wall_s_this_call": round(time.time() - started, 1)}
 
 
+def markdown_table(results: dict) -> str:
+    """The measured points as a markdown table, best validation PSNR first."""
+    rows = ["| point | overrides | params | GFLOPs / 1080p | val PSNR-Y | Set5 | Set14 | B100 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for p in sorted(results["points"], key=lambda p: -p["val"]["psnr_y"]):
+        change = ", ".join(f"{k}={v}" for k, v in p["overrides"].items()) or "(base)"
+        rows.append(f"| {p['name']} | {change} | {p['params']:,} | {p['gflops_1080p']:.2f} | "
+                    f"{p['val']['psnr_y']:.3f} | " + " | ".join(f"{p['report'][s]['psnr_y']:.2f}"
+                                                            for s in REPORT_SETS.split(",")) + " |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated point names (default: all)")
     parser.add_argument("--steps", type=int, default=3_000)
+    parser.add_argument("--table", action="store_true", help="print the measured points as markdown and exit")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(OUT.read_text())))
+        return 0
     names = [n for n in args.only.split(",") if n] or list(POINTS)
     unknown = sorted(set(names) - set(POINTS))
     if unknown:
