@@ -10,6 +10,19 @@ Network (collapsed, what ships): Y body (BT.601 luma in, one correction added to
 27.6 GFLOPs per 1920x1080 frame (XLA's count). Trained expanded (p = 256 inside every block, collapsed at every
 step). Recipe: the grid's (T91 + BSDS500_test less the 10 validation images, 64-px crops, batch 32, L1, Adam 5e-4,
 100 warm-up steps, cosine to 1%, seed 0), run longer.
+
+Result (2026-12-06, seed 0, 16,000 steps in 45.2 min on the 2-core CPU, shared with the tiny run and the grid; shipped as jaxsharp/assets/students/student_small_x2, a copy of
+runs/student_reparam_small_x2/export). x2 sharpen, PSNR-Y / SSIM-Y (JSON:
+experiments/results/student_reparam_small_x2_eval.json):
+| set | this student | issue 16 target |
+|---|---|---|
+| Set5 | 37.16 / 0.9569 | |
+| Set14 | 32.80 / 0.9100 | |
+| B100 | 31.64 / 0.8919 | |
+| categories: animals / games / nature / people / text | 34.61 / 0.9420, 32.94 / 0.9074, 36.25 / 0.9292, 34.88 / 0.9312, 33.16 / 0.9708 | SSIM-Y >= 0.93 each |
+Targets: Set5 >= 37.3, Set14 >= 32.95, B100 >= 31.8: missed by 0.14 / 0.15 / 0.16; >= 3 FPS: missed (2.6); SSIM-Y >= 0.93: games and nature miss. Before (same sets): 37.24 / 32.91 / 31.76 (student_small_x2_plain, 140 GFLOPs). 1080p frame rate on the 2-core CPU through the engine (XLA,
+float32, batch 1, 4 interleaved rounds, /tmp script, not the bench): 2.6 FPS against 1.0 (plain small) FPS. CPU hours: this
+run ~0.75 h of a shared 2-core machine, plus the design grid (experiments/reparam_frontier.py, ~0.8 h in all).
 """
 
 from jaxsharp.configs import common
