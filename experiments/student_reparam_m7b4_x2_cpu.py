@@ -20,7 +20,7 @@ from jaxsharp.configs import common
 def get_config():
     c = common.get_config()
     c.model.kind = "reparam"
-    c.model.reparam = {"size": "m5", "num_blocks": 7, "space_to_depth": 4, "head_kernel": 3, "expand": 256,
+    c.model.reparam = {"size": "m5", "color": "rgb", "num_blocks": 7, "space_to_depth": 4, "head_kernel": 3, "expand": 256,
                        "activation": "relu", "edge_branches": False}
     c.steps = 4_000
     c.log_every = 100
