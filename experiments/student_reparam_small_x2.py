@@ -1,4 +1,4 @@
-"""To ship as `student_small_x2` (issue 16; not shipped yet, see Result): the re-parameterised student at the small budget (<= 30 GFLOPs per 1080p frame),
+"""Shipped `student_small_x2`: the re-parameterised student at the small budget (<= 30 GFLOPs per 1080p frame),
 chosen on the validation split by the design grid (experiments/reparam_frontier.py, issue 16).
 
     python -m jaxsharp.train --config experiments/student_reparam_small_x2.py --accelerator cpu
@@ -11,7 +11,7 @@ Network (collapsed, what ships): Y body (BT.601 luma in, one correction added to
 step). Recipe: the grid's (T91 + BSDS500_test less the 10 validation images, 64-px crops, batch 32, L1, Adam 5e-4,
 100 warm-up steps, cosine to 1%, seed 0), run longer.
 
-Result (2026-12-06, seed 0, 16,000 steps in 45.2 min on the 2-core CPU, shared with the tiny run and the grid; NOT shipped yet: a copy of the export is in experiments/weights/student_reparam_small_x2 (shipping it as student_small_x2 broke bench / export / models tests that assume the plain family: next session), a copy of
+Result (2026-12-06, seed 0, 16,000 steps in 45.2 min on the 2-core CPU, shared with the tiny run and the grid; shipped as jaxsharp/assets/students/student_small_x2, a copy of
 runs/student_reparam_small_x2/export). x2 sharpen, PSNR-Y / SSIM-Y (JSON:
 experiments/results/student_reparam_small_x2_eval.json):
 | set | this student | issue 16 target |

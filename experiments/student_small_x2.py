@@ -11,7 +11,8 @@ crops come with the matching crops of those outputs, so the step never runs the 
 truth + 1.0 x L1 to the teacher. 12,000 steps of batch 16 (96-px crops), Adam 1e-3, 500 warm-up steps, cosine to
 1%, global-norm clip 1, seed 0. Official SwinIR weights: `jaxsharp port X.pth --out DIR`, --config.loss.teacher=DIR.
 
-Shipped as jaxsharp/assets/students/student_small_x2_kd (the distilled twin; the default `student_small_x2` is
+Shipped as jaxsharp/assets/students/student_small_x2_plain_kd (`student_small_x2_kd` until 2026-12-06, when the
+re-parameterised students, experiments/student_reparam_*_x2.py, took the plain names: issue 16) (the distilled twin; the default until then, `student_small_x2_plain`, is
 the no-KD run of experiments/student_small_x2_nokd.py, which measured better).
 
 Result (2026-11-26, one NVIDIA H200 through the device tool, experiments/gpu_session.py; teacher
@@ -30,7 +31,7 @@ pairs (experiments/kd_seed_pairs.py, -0.15 +- 0.03 dB), more here because the ga
 experiments/results/student_small_x2_kd_eval.json.
 
 Re-measured 2026-12-06, after evaluate began running models through the inference engine (`jaxsharp sharpen`'s
-symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method student --weights student_small_x2_kd --mode sharpen --scale 2 --sets Set5,Set14`
+symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method student --weights student_small_x2_plain_kd --mode sharpen --scale 2 --sets Set5,Set14`
 gives Set5 / Set14 PSNR-Y 36.898 / 32.544 dB (before: 36.898 / 32.547); SSIM-Y unchanged to 4 places.
 """
 

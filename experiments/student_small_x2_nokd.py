@@ -1,12 +1,13 @@
-"""The shipped default student: experiments/student_small_x2.py without distillation (distill_lambda = 0).
+"""student_small_x2_plain, the default until 2026-12-06: experiments/student_small_x2.py without distillation.
 
     python -m jaxsharp.train --config experiments/student_small_x2_nokd.py --accelerator gpu
-    python -m jaxsharp.evaluate --method student --weights student_small_x2 --mode sharpen --scale 2 \
+    python -m jaxsharp.evaluate --method student --weights student_small_x2_plain --mode sharpen --scale 2 \
         --sets Set5,Set14,B100,Urban100,categories
 
 Everything else (model, data, schedule, steps, seed) is student_small_x2's, so the difference is the teacher's.
-Shipped as jaxsharp/assets/students/student_small_x2 (135,132 parameters, 532 KB; a copy of
-runs/student_small_x2_nokd/export): `make demo`, `jaxsharp sharpen` and `--model student-small` use it.
+Shipped as jaxsharp/assets/students/student_small_x2_plain (`student_small_x2` until 2026-12-06, when the
+re-parameterised students, experiments/student_reparam_*_x2.py, took the plain names: issue 16) (135,132 parameters, 532 KB; a copy of
+runs/student_small_x2_nokd/export): `make demo`, `jaxsharp sharpen` and `--model student-small` used it until then.
 
 Result (2026-11-26, one NVIDIA H200 through the device tool, experiments/gpu_session.py): 12,000 steps in 105 s
 (start-up included) at ~130-155 steps/s, input-bound (8 grain workers), beside the teacher's run on the same GPU.
@@ -23,7 +24,7 @@ Against the CPU-trained small student it replaces (experiments/student_small_x2_
 37.24 @12k (metrics.csv), still rising. JSON: experiments/results/student_small_x2_eval.json.
 
 Re-measured 2026-12-06, after evaluate began running models through the inference engine (`jaxsharp sharpen`'s
-symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method student --weights student_small_x2 --mode sharpen --scale 2 --sets Set5,Set14`
+symmetric padding to 64-px buckets): `python -m jaxsharp.evaluate --method student --weights student_small_x2_plain --mode sharpen --scale 2 --sets Set5,Set14`
 gives Set5 / Set14 PSNR-Y 37.239 / 32.914 dB (before: 37.241 / 32.914); SSIM-Y unchanged to 4 places.
 """
 

@@ -278,6 +278,17 @@ def _students(extra: tuple[str, ...] = (),
     return shipped + built + added
 
 
+def _default_student_row(students) -> str:
+    """The row of the student `jaxsharp sharpen` uses by default (evaluate's method "student"): the shipped model
+    its alias resolves to, else the random build of that size (an install without shipped students)."""
+    try:
+        name = models.canonical(models.resolve(models.DEFAULT_STUDENT, scale=SCALE).name)
+    except FileNotFoundError:
+        name = None
+    return next((n for n, s, _, _ in students if n == name), None) or next(
+        (n for n, s, _, _ in students if getattr(s.config, "size", None) == DEFAULT_STUDENT_SIZE), students[0][0])
+
+
 def opencv_available() -> bool:
     return importlib.util.find_spec("cv2") is not None
 
@@ -299,8 +310,7 @@ def build_entries(hw: tuple[int, int], *, batch: int, dtype, extra_students: tup
     entries = []
 
     students = _students(extra_students, frontier)
-    default = next((n for n, s, _, _ in students if getattr(s.config, "size", None) == DEFAULT_STUDENT_SIZE),
-                   students[0][0])
+    default = _default_student_row(students)
     for name, loaded, group, point in students:
         multiple = loaded.block if loaded.mode == "sharpen" else loaded.scale
         if h % multiple or w % multiple:

@@ -121,7 +121,7 @@ def _teacher_hint() -> str:
 
 def _shipped_for(role: str, pattern: str, mode: str) -> tuple[pathlib.Path, LoadedModel | None] | None:
     """The shipped model of `role` whose canonical name fully matches `pattern`: the one trained for `mode` first,
-    then the shortest name (the plain one before its variants, e.g. student_small_x2 before student_small_x2_kd).
+    then the shortest name (the plain one before its variants, e.g. student_small_x2 before student_small_x2_plain).
     (directory, the model when choosing had to load it: `load` reuses it), or None."""
     regex = re.compile(pattern)
     hits = [(n, d) for n, (f, d) in shipped().items() if f.role == role and regex.fullmatch(n)]

@@ -46,13 +46,17 @@ def shared_data() -> pathlib.Path:
 
 @pytest.fixture
 def ship_from(monkeypatch):
-    """ship_from(family, directory): as an install whose shipped models of `family` are those in `directory`."""
+    """ship_from(role, directory): as an install whose shipped models of `role` ("student", "teacher"; a family's
+    name, e.g. "swinir", picks that family alone) are those in `directory`. Every student family shares one assets
+    folder, so relocating the plain one alone would leave the re-parameterised students shipped."""
 
-    def patch(family: str, directory: pathlib.Path) -> None:
+    def patch(role: str, directory: pathlib.Path) -> None:
         from jaxsharp import models
 
-        monkeypatch.setitem(models.FAMILIES, family,
-                            dataclasses.replace(models.FAMILIES[family], shipped_dir=pathlib.Path(directory)))
+        names = [n for n, f in models.FAMILIES.items() if f.role == role] or [role]
+        for name in names:
+            monkeypatch.setitem(models.FAMILIES, name,
+                                dataclasses.replace(models.FAMILIES[name], shipped_dir=pathlib.Path(directory)))
 
     return patch
 

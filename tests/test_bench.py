@@ -187,3 +187,13 @@ def test_random_weights_fill_every_parameter():
                                                                       rngs=nnx.Rngs(0))))
     leaves = jax.tree.leaves(nnx.state(model, nnx.Param))
     assert leaves and all(isinstance(v, jax.Array) and np.all(np.isfinite(v)) and np.any(v != 0) for v in leaves)
+
+
+def test_the_default_row_is_the_model_sharpen_uses_by_default():
+    # Two shipped students have size-like names of "small" (the plain one kept for comparison): the bench's
+    # "student" row must be the one `jaxsharp sharpen` runs without --model, whatever its family.
+    from jaxsharp import models
+
+    entries = bench.build_entries((32, 48), batch=1, dtype=jnp.float32)
+    default = [e.name for e in entries if "student" in e.quality_methods]
+    assert default == [models.name_of(models.load(models.DEFAULT_STUDENT))]

@@ -22,7 +22,8 @@ SET5 = ("baby", "bird", "butterfly", "head", "woman")
 
 def test_every_shipped_model_meets_the_interface():
     shipped = models.shipped()
-    assert {"student_small_x2", "student_small_x2_kd", "student_tiny_x2", "swinir_s_x2"} <= set(shipped)
+    assert {"student_small_x2", "student_tiny_x2", "student_small_x2_plain", "student_small_x2_plain_kd",
+            "student_tiny_x2_plain", "swinir_s_x2"} <= set(shipped)
     for name in shipped:
         model = models.load(name)
         assert isinstance(model, LoadedModel) and models.name_of(model) == name
@@ -38,7 +39,7 @@ def test_every_shipped_model_meets_the_interface():
 def test_aliases_and_spellings_name_one_model_each():
     source = lambda name: models.load(name).source  # noqa: E731
     assert source("student-small") == source("student_small_x2") == source("student-small-x2") \
-        == source("STUDENT_SMALL_X2")  # the plain one, not its _kd variant
+        == source("STUDENT_SMALL_X2")  # the shortest name, not its _plain / _plain_kd variants
     assert source("student-tiny") == source("student_tiny_x2")
     assert source("teacher") == source("swinir_s_x2")
     with pytest.raises(FileNotFoundError, match="no_such_model: no such model.*shipped: student_small_x2"):
@@ -55,7 +56,7 @@ def test_a_new_family_is_one_registration(tmp_path, monkeypatch):
 
     def load_toy(directory):
         loaded.append(directory)
-        return models.load("student-tiny")  # stands in for the family's own LoadedModel
+        return models.load("student_tiny_x2_plain")  # stands in for the family's own LoadedModel
 
     monkeypatch.setattr(models, "FAMILIES", dict(models.FAMILIES))
     models.register(models.Family("toy", "student", "toy-format", load_toy, lambda config: None, tmp_path / "none"))
@@ -118,7 +119,8 @@ def test_evaluate_equals_scoring_the_files_jaxsharp_sharpen_wrote(shared_data, t
 
 def test_shipped_models_load_by_name_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # names never depend on the working directory (the README's example)
-    assert models.load("teacher").family == "swinir" and models.load("student_tiny_x2").family == "student"
+    assert models.load("teacher").family == "swinir" and models.load("student_tiny_x2").family == "reparam"
+    assert models.load("student_tiny_x2_plain").family == "student"
 
 
 def test_evaluate_defaults_to_the_shipped_models_without_weights():

@@ -208,7 +208,10 @@ _Y_OFFSET = 16.0 / 255.0
 
 def luma(x: jax.Array) -> jax.Array:
     """[..., 3] RGB in [0, 1] -> [..., 1] BT.601 Y in [16/255, 235/255]."""
-    return x @ jnp.asarray(_Y_WEIGHTS, x.dtype)[:, None] + _Y_OFFSET
+    # Elementwise, not `x @ w`: XLA's CPU backend runs a K=3 matmul as a dot of its own, a separate pass over the
+    # frame, where multiply-adds fuse with the space-to-depth that follows.
+    r, g, b = x[..., 0:1], x[..., 1:2], x[..., 2:3]
+    return r * _Y_WEIGHTS[0] + g * _Y_WEIGHTS[1] + b * _Y_WEIGHTS[2] + _Y_OFFSET
 
 
 def run(config: ReparamConfig, layers: Sequence[Callable], activations: Sequence[Callable], x: jax.Array):
