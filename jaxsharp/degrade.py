@@ -316,3 +316,12 @@ def _bicubic(hr, scale: int, mode: str, *, quantize: bool, rng: np.random.Genera
     """MATLAB bicubic down (and, in sharpen mode, back up): the literature's degradation and the default."""
     del rng  # deterministic
     return bicubic_pair(hr, scale, mode, quantize=quantize)
+
+
+# The realistic degradations (issue 18: Gaussian / defocus / motion blur, noise, JPEG, H.264 / HEVC, and the
+# Real-ESRGAN and BSRGAN chains), defined in jaxsharp/degrade_realistic/pipelines.py; its docstring lists the names.
+# Imported here, at the end, because it builds on this module.
+from jaxsharp.degrade_realistic import pipelines as _realistic  # noqa: E402
+
+for _name, _fn in _realistic.DEGRADATIONS.items():
+    register(_name)(_fn)
