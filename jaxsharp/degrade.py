@@ -17,7 +17,10 @@ mode "sr" gives (lr, hr), mode "sharpen" gives (blurry, hr), hr mod-cropped to a
 Degradations by name: every stage that makes a model input from a sharp image (the training loaders, the teacher
 cache, evaluate, mos prepare, the demo) calls `pair(name, hr, scale, mode, quantize=..., seed=...)`, and the name
 comes from `config.data.degradation` or `--degradation` (default "bicubic", which is `bicubic_pair` exactly).
-`DEGRADATIONS` maps names to functions; `get(name)` looks one up (one-line ValueError listing the names).
+`DEGRADATIONS` maps names to functions; `get(name)` looks one up (one-line ValueError listing the names). Besides
+"bicubic", the realistic ones (Gaussian / defocus / motion blur, noise, JPEG, H.264 / HEVC, the Real-ESRGAN and
+BSRGAN chains: jaxsharp.degrade_realistic, its `pipelines` docstring lists them) are registered at the end of this
+module.
 
 Adding a degradation is one function plus one registration, here in this module's "Registered degradations"
 section at the end (nothing else changes: the config key, the CLIs' --degradation and the cache manifest all read

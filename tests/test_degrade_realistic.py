@@ -12,7 +12,7 @@ import pytest
 
 from jaxsharp import degrade
 from jaxsharp.degrade_realistic import compression, kernels, noise, pipelines
-from jaxsharp.degrade_realistic.resize import KERNELS, resize, scaled_size
+from jaxsharp.degrade_realistic.resize import KERNELS, down_up, random_down_up, resize, scaled_size
 
 REALISTIC = sorted(pipelines.DEGRADATIONS)
 RANDOM = ("motion_5_9", "gaussian_1.0_noise_5", "realesrgan", "bsrgan")  # the names that draw from rng
@@ -180,6 +180,8 @@ def test_shifted_gaussian_keeps_block_centres_for_nearest_subsampling():
     (lambda: noise.gaussian_noise(np.zeros((2, 2, 3)), -1, np.random.default_rng()), "sigma"),
     (lambda: noise.poisson_noise(np.zeros((2, 2, 3)), np.random.default_rng(), photons=0), "photons"),
     (lambda: resize(np.zeros((4, 4, 3)), (2, 2), "nearest"), "kernel"),
+    (lambda: down_up(np.zeros((4, 4, 3)), 0.5, "area", "area"), "factor"),
+    (lambda: random_down_up(np.zeros((4, 4, 3)), np.random.default_rng(), (3.0, 2.0)), "factor_range"),
     (lambda: compression.jpeg(np.zeros((4, 4, 3)), 100), "quality"),
     (lambda: compression.video_roundtrip(np.zeros((4, 4, 3)), "vp9", 28), "codec"),
     (lambda: compression.video_roundtrip(np.zeros((4, 4, 3)), "h264", 60), "crf"),
@@ -227,6 +229,18 @@ def test_resizes_keep_constants_and_reach_the_size(kernel):
         assert out.shape == size + (3,) and out.dtype == np.float32
         np.testing.assert_allclose(out, 0.25, atol=1e-6)
     assert scaled_size((17, 23), 0.15) == (2, 3) and scaled_size((3, 3), 0.1) == (1, 1)
+    np.testing.assert_allclose(down_up(constant, 3.0, kernel, "bicubic"), 0.25, atol=1e-6)
+
+
+def test_down_up_loses_detail_keeps_the_shape_and_draws_from_rng():
+    image = _smooth_image()
+    out = random_down_up(image, np.random.default_rng(0), (2.0, 3.0))
+    assert out.shape == image.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    np.testing.assert_array_equal(random_down_up(image, np.random.default_rng(0), (2.0, 3.0)), out)
+    assert not np.array_equal(random_down_up(image, np.random.default_rng(1), (2.0, 3.0)), out)
+    # Detail lost grows with the factor (the same kernels).
+    assert _psnr(down_up(image, 4.0, "area", "bilinear"), image) < _psnr(down_up(image, 1.5, "area", "bilinear"), image)
+    np.testing.assert_allclose(down_up(image, 1.0, "lanczos", "lanczos"), image, atol=1e-6)  # factor 1: untouched
 
 
 # --- codecs -------------------------------------------------------------------------------------------------------

@@ -46,3 +46,29 @@ def scaled_size(hw: tuple[int, int], factor: float) -> tuple[int, int]:
     if not factor > 0:
         raise ValueError(f"factor must be positive, got {factor}")
     return max(1, int(hw[0] * factor)), max(1, int(hw[1] * factor))
+
+
+def down_up(image: np.ndarray, factor: float, down_kernel: str, up_kernel: str) -> np.ndarray:
+    """Shrinks by 1/factor (factor >= 1, sides floored, at least 1 px) with `down_kernel` and resizes back to the
+    image's size with `up_kernel`: the detail a thumbnail, a stream or a screenshot lost; float32, same shape,
+    clipped to [0, 1] after each step (each is a stored image)."""
+    factor = float(factor)
+    if not factor >= 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    image = np.asarray(image, dtype=np.float32)
+    small = np.clip(resize(image, scaled_size(image.shape[:2], 1.0 / factor), down_kernel), 0.0, 1.0)
+    return np.clip(resize(small, image.shape[:2], up_kernel), 0.0, 1.0)
+
+
+def random_down_up(image: np.ndarray, rng: np.random.Generator, factor_range: tuple[float, float] = (1.0, 4.0),
+                   kernels: tuple[str, ...] = tuple(KERNELS)) -> np.ndarray:
+    """`down_up` by a factor U[factor_range] with each kernel drawn from `kernels` (all from rng)."""
+    low, high = float(factor_range[0]), float(factor_range[1])
+    if not 1 <= low <= high:
+        raise ValueError(f"factor_range must satisfy 1 <= low <= high, got {tuple(factor_range)}")
+    for kernel in kernels:
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {kernel!r} in kernels; valid kernels: {', '.join(KERNELS)}")
+    factor = rng.uniform(low, high)
+    down, up = kernels[rng.integers(len(kernels))], kernels[rng.integers(len(kernels))]
+    return down_up(image, factor, down, up)
