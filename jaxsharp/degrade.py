@@ -328,3 +328,4 @@ from jaxsharp.degrade_realistic import pipelines as _realistic  # noqa: E402
 
 for _name, _fn in _realistic.DEGRADATIONS.items():
     register(_name)(_fn)
+del _name, _fn
