@@ -16,5 +16,7 @@ Images are HWC float32 in [0, 1], NumPy, as in jaxsharp.degrade; uint8 exists on
 
 # jaxsharp.degrade imports `pipelines` at its end to register the names, and `pipelines` imports jaxsharp.degrade:
 # importing degrade first here makes either entry point (this package or jaxsharp.degrade) load them in that
-# order, so neither sees the other half-built.
-from jaxsharp import degrade as _degrade  # noqa: F401
+# order, so neither sees the other half-built. Imported for that side effect only.
+from jaxsharp import degrade as _degrade
+
+del _degrade
