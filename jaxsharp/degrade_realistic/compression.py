@@ -49,7 +49,7 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     if int(quality) != quality or not 1 <= quality <= 95:
         raise ValueError(f"quality must be an integer in [1, 95], got {quality}")
     buffer = io.BytesIO()
-    Image.fromarray(_to_uint8(image), mode="RGB").save(buffer, format="JPEG", quality=int(quality), subsampling=2)
+    Image.fromarray(_to_uint8(image)).save(buffer, format="JPEG", quality=int(quality), subsampling=2)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.float32) / np.float32(255.0)
