@@ -6,26 +6,27 @@ NHWC) in [0, 1]; (model input, target) with target = mod_crop(hr, scale), the in
 [H, W] in mode "sharpen"; every random number from `rng`, drawn in the same order in both modes, so the two modes
 of one (seed, image) share their draws.
 
-Three shapes of pipeline, by where the image people have was degraded:
+Four shapes of pipeline, by where the picture people have was degraded:
 
-- Blur at the picture's own size (`blurred`): a camera's defocus, shake or lens blur, then maybe sensor noise.
-  "sharpen" gets the degraded full-size image (what a same-size sharpener is handed); "sr" gets it shrunk by the
-  MATLAB bicubic of `degrade.imresize_np` (the lr a teacher sees), the noise added after the shrink so both carry
-  it at full strength.
+- Blurred at its own size: a camera's defocus, shake or lens blur, then maybe sensor noise. "sharpen" gets the
+  degraded full-size image (what a same-size sharpener is handed); "sr" gets it shrunk by the MATLAB bicubic of
+  `degrade.imresize_np` (the lr a teacher sees), the noise added after the shrink so both carry it at full strength.
     gaussian_1.0, gaussian_1.5     isotropic Gaussian, sigma 1.0 / 1.5 px (size 2*ceil(4 sigma)+1)
     defocus_r2                     disk of radius 2 px, anti-aliased (kernels.disk)
     motion_5_9                     line of length U[5, 9] px at an angle U[0, pi), both drawn from rng
     gaussian_1.0_noise_5           Gaussian sigma 1.0, then colour Gaussian noise of sigma 5 levels (of 255)
-- Delivered small, shown large (`delivered`): the lr is what was stored or streamed; "sr" gets it, "sharpen" gets it
-  upsampled as a viewer would.
-    jpeg_q40                       MATLAB bicubic down (degrade.bicubic_pair), JPEG quality 40 (4:2:0) of the
-                                   delivered image: the lr in "sr", bicubic_pair's upsampled input in "sharpen"
+- The literature's bicubic degradation, then saved as JPEG:
+    jpeg_q40                       JPEG quality 40 (4:2:0) of degrade.bicubic_pair's model input: the lr in "sr",
+                                   the soft full-size image in "sharpen" (compressed at the size it is shown)
+- Streamed small, played large: "sr" gets the decoded lr, "sharpen" that lr upsampled as a player does.
     h264_crf28, h264_crf33         area down by the scale, H.264 (libx264, preset medium) at CRF 28 / 33 as the
     hevc_crf33                     last frame of a 4-frame clip panning 2 px per frame (a P-frame), bilinear up:
                                    the issue's stream case, a video played full-screen (hevc: libx265)
 - Random chains from the blind-SR literature, for training:
-    realesrgan                     Real-ESRGAN's second-order degradation (`realesrgan_chain`)
-    bsrgan                         BSRGAN's shuffled degradation (`bsrgan_chain`)
+    realesrgan                     Real-ESRGAN's second-order degradation (`realesrgan_chain`), ending at the lr
+                                   size in "sr" and, from the same draws, at the target's size in "sharpen"
+    bsrgan                         BSRGAN's shuffled degradation (`bsrgan_chain`) to the lr; "sharpen" gets it
+                                   through degrade.sharpen_input (MATLAB bicubic up)
 
 quantize: a stored image is on 8-bit levels; quantize=True rounds the model input to them where the pipeline does
 not already end in a codec or rounding (as degrade.bicubic_pair's quantize makes the bicubic input a uint8 image).
