@@ -13,10 +13,3 @@ One job per module, read top to bottom:
 
 Images are HWC float32 in [0, 1], NumPy, as in jaxsharp.degrade; uint8 exists only at the codecs' edges.
 """
-
-# jaxsharp.degrade imports `pipelines` at its end to register the names, and `pipelines` imports jaxsharp.degrade:
-# importing degrade first here makes either entry point (this package or jaxsharp.degrade) load them in that
-# order, so neither sees the other half-built. Imported for that side effect only.
-from jaxsharp import degrade as _degrade
-
-del _degrade

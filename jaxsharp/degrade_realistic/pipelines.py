@@ -10,13 +10,13 @@ Four shapes of pipeline, by where the picture people have was degraded:
 
 - Blurred at its own size: a camera's defocus, shake or lens blur, then maybe sensor noise. "sharpen" gets the
   degraded full-size image (what a same-size sharpener is handed); "sr" gets it shrunk by the MATLAB bicubic of
-  `degrade.imresize_np` (the lr a teacher sees), the noise added after the shrink so both carry it at full strength.
+  `bicubic.imresize_np` (the lr a teacher sees), the noise added after the shrink so both carry it at full strength.
     gaussian_1.0, gaussian_1.5     isotropic Gaussian, sigma 1.0 / 1.5 px (size 2*ceil(4 sigma)+1)
     defocus_r2                     disk of radius 2 px, anti-aliased (kernels.disk)
     motion_5_9                     line of length U[5, 9] px at an angle U[0, pi), both drawn from rng
     gaussian_1.0_noise_5           Gaussian sigma 1.0, then colour Gaussian noise of sigma 5 levels (of 255)
 - The literature's bicubic degradation, then saved as JPEG:
-    jpeg_q40                       JPEG quality 40 (4:2:0) of degrade.bicubic_pair's model input: the lr in "sr",
+    jpeg_q40                       JPEG quality 40 (4:2:0) of bicubic.bicubic_pair's model input: the lr in "sr",
                                    the soft full-size image in "sharpen" (compressed at the size it is shown)
 - Streamed small, played large: "sr" gets the decoded lr, "sharpen" that lr upsampled as a player does.
     h264_crf28, h264_crf33         area down by the scale, H.264 (libx264, preset medium) at CRF 28 / 33 as the
@@ -26,10 +26,10 @@ Four shapes of pipeline, by where the picture people have was degraded:
     realesrgan                     Real-ESRGAN's second-order degradation (`realesrgan_chain`), ending at the lr
                                    size in "sr" and, from the same draws, at the target's size in "sharpen"
     bsrgan                         BSRGAN's shuffled degradation (`bsrgan_chain`) to the lr; "sharpen" gets it
-                                   through degrade.sharpen_input (MATLAB bicubic up)
+                                   through bicubic.sharpen_input (MATLAB bicubic up)
 
 quantize: a stored image is on 8-bit levels; quantize=True rounds the model input to them where the pipeline does
-not already end in a codec or rounding (as degrade.bicubic_pair's quantize makes the bicubic input a uint8 image).
+not already end in a codec or rounding (as bicubic.bicubic_pair's quantize makes the bicubic input a uint8 image).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from jaxsharp import degrade
+from jaxsharp import bicubic
 from jaxsharp.degrade_realistic import compression, kernels, noise
 from jaxsharp.degrade_realistic.resize import resize, scaled_size
 
@@ -71,15 +71,15 @@ def _per_image(fn):
 
     @functools.wraps(fn)
     def run(hr, scale: int, mode: str, *, quantize: bool, rng: np.random.Generator):
-        if mode not in degrade.MODES:
-            raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(degrade.MODES)}")
+        if mode not in bicubic.MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(bicubic.MODES)}")
         hr = np.asarray(hr, dtype=np.float32)
         if hr.ndim == 4:
             pairs = [run(image, scale, mode, quantize=quantize, rng=rng) for image in hr]
             return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
         if hr.ndim != 3:
             raise ValueError(f"hr must be HWC or NHWC, got shape {hr.shape}")
-        target = degrade.mod_crop(hr, int(scale))
+        target = bicubic.mod_crop(hr, int(scale))
         return fn(target, int(scale), mode, quantize=quantize, rng=rng), target
 
     return run
@@ -93,7 +93,7 @@ def _blurred(target: np.ndarray, scale: int, mode: str, *, quantize: bool, kerne
              noise_sigma: float = 0.0, rng: np.random.Generator) -> np.ndarray:
     x = np.clip(kernels.filter2d(target, kernel), 0.0, 1.0)
     if mode == "sr":
-        x = np.clip(degrade.imresize_np(x, 1.0 / scale), 0.0, 1.0)
+        x = np.clip(bicubic.imresize_np(x, 1.0 / scale), 0.0, 1.0)
     if noise_sigma:
         x = noise.gaussian_noise(x, noise_sigma, rng)
     return _finish(x, quantize)
@@ -136,7 +136,7 @@ def motion_5_9(target, scale, mode, *, quantize, rng):
 def jpeg_q40(target, scale, mode, *, quantize, rng):
     """MATLAB bicubic down (and up in "sharpen", as bicubic_pair), then JPEG at quality 40 (4:2:0)."""
     del rng  # deterministic
-    x, _ = degrade.bicubic_pair(target, scale, mode, quantize=quantize)
+    x, _ = bicubic.bicubic_pair(target, scale, mode, quantize=quantize)
     return compression.jpeg(x, 40)
 
 
@@ -358,7 +358,7 @@ def bsrgan_chain(target: np.ndarray, sf: int, rng: np.random.Generator) -> np.nd
         if rng.uniform() < 0.5:
             x = resize(x, (h // 2, w // 2), _bsrgan_resize_kernel(rng))
         else:
-            x = degrade.imresize_np(x, 0.5)
+            x = bicubic.imresize_np(x, 0.5)
         x = np.clip(x, 0.0, 1.0)
         sf = 2
     order = list(rng.permutation(7))
@@ -399,4 +399,4 @@ def bsrgan(target, scale, mode, *, quantize, rng):
     """BSRGAN's shuffled degradation (`bsrgan_chain`) to the lr; "sharpen": that lr upsampled by degrade's
     `sharpen_input` (MATLAB bicubic), as every delivered-small degradation here is shown."""
     lr = bsrgan_chain(target, scale, rng)
-    return lr if mode == "sr" else degrade.sharpen_input(lr, scale, quantize=quantize)
+    return lr if mode == "sr" else bicubic.sharpen_input(lr, scale, quantize=quantize)
