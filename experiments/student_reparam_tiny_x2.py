@@ -22,8 +22,12 @@ x2 sharpen, PSNR-Y / SSIM-Y (JSON: experiments/results/student_reparam_tiny_x2_e
 | Set14 | 32.63 / 0.9083 | 32.61 / 0.9081 | >= 32.5: met |
 | B100 | 31.48 / 0.8894 | 31.45 / 0.8892 | |
 | categories: animals / games / nature / people / text | 34.44 / 0.9402, 32.70 / 0.9048, 36.07 / 0.9278, 34.66 / 0.9293, 32.89 / 0.9695 | 34.43 / 0.9401, 32.69 / 0.9046, 36.05 / 0.9278, 34.62 / 0.9292, 32.82 / 0.9690 | SSIM-Y >= 0.93 each: games, nature, people miss |
-Before (same sets): 36.05 / 32.09 / 30.99 (student_tiny_x2_plain, 8.4 GFLOPs). Speed: the bench run in
-experiments/results/bench_cpu_frontier.json (README, "Export and benchmark"). int8 (jaxsharp quantize, on the 24k
+Before (same sets): 36.05 / 32.09 / 30.99 (student_tiny_x2_plain, 8.4 GFLOPs). Speed (README, "Export and
+benchmark"; experiments/results/bench_cpu_frontier.json and _run2.json, 1080p, float32, batch 1): XLA 6.15 / 5.38
+FPS, ONNX Runtime float32 7.29 / 5.09 FPS (1.30x / 1.02x of XLA in interleaved rounds), against 7.15 / 7.57 for
+student_tiny_x2_plain: target >= 10 FPS missed. Its 16-channel convolutions reach 27-39% of the reference
+convolution's rate on this CPU; the shapes that reach 10 FPS in the grid (space-to-depth 4: b4_c32_m3_y_h3, 15.4
+FPS) lose 0.4 dB on the validation split. int8 (jaxsharp quantize, on the 24k
 weights): Set5 -0.134 dB, B100 -0.056: fails the 0.05 dB rule, none shipped. CPU hours: ~1.0 h for this run, ~0.7 h
 for the 24k run, plus the design grid (experiments/reparam_frontier.py, ~1.0 h in all) on a shared 2-core machine.
 """
