@@ -29,7 +29,9 @@ candidate, 16 channels x 11 blocks with the same recipe and steps (26,692 parame
 Before (same sets): 37.24 / 32.91 / 31.76 (student_small_x2_plain, 140 GFLOPs). Speed (README, "Export and
 benchmark"; experiments/results/bench_cpu_frontier.json and _run2.json, 1080p, XLA, float32, batch 1): 3.78 / 3.81
 FPS against 1.05 / 1.02 for student_small_x2_plain and 0.041 / 0.046 for the teacher (target >= 3 FPS: met); the
-16 x 11 candidate's shape (m11_y) ran 2.11 / 2.39. ONNX Runtime float32 is slower for it (0.75x / 0.71x of XLA).
+16 x 11 candidate's shape (m11_y) ran 2.11 / 2.39. ONNX Runtime float32 is slower for it (0.75x / 0.71x of XLA). int8
+(`jaxsharp quantize --model student_small_x2 --out DIR`): Set5 -0.138 dB, B100 -0.049: fails the 0.05 dB rule
+(both sets), none shipped.
 CPU hours: ~0.7 h for this run, ~0.75 h for the 16 x 11 candidate, plus the design grid (~1.0 h), on a shared
 2-core machine.
 """

@@ -27,8 +27,8 @@ benchmark"; experiments/results/bench_cpu_frontier.json and _run2.json, 1080p, f
 FPS, ONNX Runtime float32 7.29 / 5.09 FPS (1.30x / 1.02x of XLA in interleaved rounds), against 7.15 / 7.57 for
 student_tiny_x2_plain: target >= 10 FPS missed. Its 16-channel convolutions reach 27-39% of the reference
 convolution's rate on this CPU; the shapes that reach 10 FPS in the grid (space-to-depth 4: b4_c32_m3_y_h3, 15.4
-FPS) lose 0.4 dB on the validation split. int8 (jaxsharp quantize, on the 24k
-weights): Set5 -0.134 dB, B100 -0.056: fails the 0.05 dB rule, none shipped. CPU hours: ~1.0 h for this run, ~0.7 h
+FPS) lose 0.4 dB on the validation split. int8 (`jaxsharp quantize --model
+student_tiny_x2 --out DIR`): Set5 -0.160 dB, B100 -0.067: fails the 0.05 dB rule, none shipped. CPU hours: ~1.0 h for this run, ~0.7 h
 for the 24k run, plus the design grid (experiments/reparam_frontier.py, ~1.0 h in all) on a shared 2-core machine.
 """
 
