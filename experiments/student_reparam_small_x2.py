@@ -44,8 +44,10 @@ def get_config():
     c.model.kind = "reparam"
     # 24 channels x 5 blocks: the grid's wider point (c24_m4_y) beat depth 11 at 16 channels on the validation
     # split and ran faster, so width with the grid's 3x3 head / tail and one more block within 30 GFLOPs.
-    c.model.reparam = {"size": "m5", "channels": 24, "num_blocks": 5, "color": "y", "head_kernel": 3,
-                       "expand": 256, "activation": "relu", "edge_branches": False}
+    c.model.reparam.channels = 24
+    c.model.reparam.num_blocks = 5
+    c.model.reparam.color = "y"
+    c.model.reparam.head_kernel = 3
     c.steps = 16_000
     c.log_every = 200
     c.eval_every = 4_000
