@@ -42,6 +42,7 @@ POINTS: dict[str, dict] = {
     "m5_rgb_nores": {"input_residual": False},                      # input-to-output residual
     "b4_c40_m6_y_h3": {"color": "y", "channels": 40, "num_blocks": 6, "space_to_depth": 4,
                        "head_kernel": 3},                           # block 4 at the small budget
+    "c20_m2_y_h3": {"color": "y", "channels": 20, "num_blocks": 2, "head_kernel": 3},  # width at the tiny budget
 }
 REPORT_SETS = "Set5,Set14,B100"
 
