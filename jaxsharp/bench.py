@@ -285,7 +285,7 @@ def _default_student_row(students) -> str:
         name = models.canonical(models.resolve(models.DEFAULT_STUDENT, scale=SCALE).name)
     except FileNotFoundError:
         name = None
-    return next((n for n, s, _, _ in students if n == name), None) or next(
+    return next((n for n, _, _, _ in students if n == name), None) or next(
         (n for n, s, _, _ in students if getattr(s.config, "size", None) == DEFAULT_STUDENT_SIZE), students[0][0])
 
 

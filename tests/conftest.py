@@ -46,14 +46,15 @@ def shared_data() -> pathlib.Path:
 
 @pytest.fixture
 def ship_from(monkeypatch):
-    """ship_from(role, directory): as an install whose shipped models of `role` ("student", "teacher"; a family's
-    name, e.g. "swinir", picks that family alone) are those in `directory`. Every student family shares one assets
-    folder, so relocating the plain one alone would leave the re-parameterised students shipped."""
+    """ship_from(role, directory): as an install whose shipped models of `role` ("student" or "teacher") are those
+    in `directory`. Every family of the role moves: the student families share one assets folder, so relocating
+    the plain one alone would leave the re-parameterised students shipped."""
 
     def patch(role: str, directory: pathlib.Path) -> None:
         from jaxsharp import models
 
-        names = [n for n, f in models.FAMILIES.items() if f.role == role] or [role]
+        names = [n for n, f in models.FAMILIES.items() if f.role == role]
+        assert names, f"no registered family has role {role!r}"
         for name in names:
             monkeypatch.setitem(models.FAMILIES, name,
                                 dataclasses.replace(models.FAMILIES[name], shipped_dir=pathlib.Path(directory)))

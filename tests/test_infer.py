@@ -305,7 +305,7 @@ def test_a_decompression_bomb_is_refused_with_a_message(students, tmp_path, caps
 
 def test_usage_errors_exit_2(students, tmp_path, capsys, ship_from):
     photo = _photo(tmp_path / "p.png")
-    ship_from("swinir", tmp_path / "no_teachers")  # as an install without the asset
+    ship_from("teacher", tmp_path / "no_teachers")  # as an install without the asset
     for argv in ([str(photo), "--no-such-option"], [str(photo), "--batch", "0"], [str(photo), "--mode", "blur"]):
         with pytest.raises(SystemExit) as info:
             infer.main(argv)

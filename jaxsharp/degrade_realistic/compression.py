@@ -25,15 +25,12 @@ import io
 import numpy as np
 from PIL import Image
 
+from jaxsharp.image_io import to_uint8
+
 # Codec name -> (libav encoder, libav decoder).
 VIDEO_CODECS = {"h264": ("libx264", "h264"), "hevc": ("libx265", "hevc")}
 _MIN_SIDE = 64
 _RATE = 25
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    # Half to even, as jaxsharp.image_io.to_uint8; kept local so codecs do not import the file layer.
-    return np.clip(np.round(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 def _check_rgb(image: np.ndarray) -> np.ndarray:
@@ -49,7 +46,7 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     if int(quality) != quality or not 1 <= quality <= 95:
         raise ValueError(f"quality must be an integer in [1, 95], got {quality}")
     buffer = io.BytesIO()
-    Image.fromarray(_to_uint8(image)).save(buffer, format="JPEG", quality=int(quality), subsampling=2)
+    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=int(quality), subsampling=2)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.float32) / np.float32(255.0)
@@ -102,7 +99,7 @@ def video_roundtrip(image: np.ndarray, codec: str, crf: float, *, frames: int = 
     encoder_name, decoder_name = VIDEO_CODECS[codec]
     h, w = image.shape[:2]
     enc_h, enc_w = max(_MIN_SIDE, h + h % 2), max(_MIN_SIDE, w + w % 2)
-    pixels = np.pad(_to_uint8(image), ((0, enc_h - h), (0, enc_w - w), (0, 0)), mode="reflect")
+    pixels = np.pad(to_uint8(image), ((0, enc_h - h), (0, enc_w - w), (0, 0)), mode="reflect")
 
     encoder = av.CodecContext.create(encoder_name, "w")
     encoder.width, encoder.height, encoder.pix_fmt = enc_w, enc_h, "yuv420p"

@@ -43,6 +43,7 @@ import numpy as np
 from jaxsharp import bicubic
 from jaxsharp.degrade_realistic import compression, kernels, noise
 from jaxsharp.degrade_realistic.resize import resize, scaled_size
+from jaxsharp.image_io import to_uint8
 
 DEGRADATIONS: dict[str, Callable] = {}
 
@@ -57,8 +58,8 @@ def _add(name: str):
 
 
 def _levels(x: np.ndarray) -> np.ndarray:
-    """Clipped to [0, 1] and rounded to the 255 levels (half to even, as image_io.to_uint8), float32."""
-    return (np.round(np.clip(x.astype(np.float64), 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    """Clipped to [0, 1] and rounded to the 255 levels (image_io.to_uint8, the file edge's rounding), float32."""
+    return (to_uint8(x) / 255.0).astype(np.float32)
 
 
 def _finish(x: np.ndarray, quantize: bool) -> np.ndarray:
