@@ -65,8 +65,10 @@ def calibration_inputs(model, files: list[pathlib.Path]) -> list[np.ndarray]:
     return [np.ascontiguousarray(x, np.float32) for x in inputs]
 
 
-def quantize_graph(float32_graph: bytes, inputs: list[np.ndarray], *, reduce_range: bool = True) -> bytes:
-    """The static int8 QDQ graph of `float32_graph`, its activation ranges calibrated on `inputs`."""
+def quantize_graph(float32_graph: bytes, inputs: list[np.ndarray], *, reduce_range: bool = True,
+                   **options) -> bytes:
+    """The static int8 QDQ graph of `float32_graph`, its activation ranges calibrated on `inputs`. options: more
+    `quantize_static` arguments (e.g. op_types_to_quantize, nodes_to_exclude), for experiments."""
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
@@ -87,7 +89,7 @@ def quantize_graph(float32_graph: bytes, inputs: list[np.ndarray], *, reduce_ran
             out = pathlib.Path(tmp) / INT8_FILE
             quantize_static(onnx.load_from_string(float32_graph), out, Reader(), quant_format=QuantFormat.QDQ,
                             per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+                            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax, **options)
             return out.read_bytes()
     finally:
         root.setLevel(level)
