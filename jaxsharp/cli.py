@@ -22,6 +22,8 @@ from typing import Sequence
 COMMANDS = {
     "train": ("jaxsharp.train", "run", "train a student or teacher from an experiments/ config (resumes)"),
     "evaluate": ("jaxsharp.evaluate", "main", "PSNR / SSIM of a method on benchmark sets, the literature's way"),
+    "evaluate-realistic": ("jaxsharp.evaluate_realistic", "main",
+                           "every method per kind of real blur (camera, motion, noise, JPEG, H.264): one table"),
     "sharpen": ("jaxsharp.sharpen_cli", "main", "sharpen (or upscale) images, folders and videos"),
     "stream": ("jaxsharp.stream", "main", "live video through a pipe: raw frames in on stdin, sharpened out on stdout"),
     "bench": ("jaxsharp.bench", "main", "speed of the students, the teacher and the baselines, side by side"),

@@ -180,12 +180,22 @@ def min_measurable_side(scale: int) -> int:
     return metrics.SSIM_WINDOW + 2 * scale
 
 
-def _check_measurable(what: str, h: int, w: int, scale: int) -> None:
+def check_measurable(what: str, h: int, w: int, scale: int) -> None:
     """SkipImage unless an h x w image (as measured: HR after the mod-crop, a prediction as is) fits SSIM."""
     side = min_measurable_side(scale)
     if h < side or w < side:
         raise SkipImage(f"{what}, too small to measure at x{scale} (SSIM needs {side}x{side} pixels: its "
                         f"{metrics.SSIM_WINDOW}-pixel window and crop_border {scale})")
+
+
+def score(output: np.ndarray, target: np.ndarray, scale: int, *, gray: bool = False) -> dict[str, float]:
+    """PSNR / SSIM (Y and RGB) of one output against its target, the literature's way (crop_border = scale)."""
+    return {
+        "psnr_y": metrics.psnr_y(output, target, crop_border=scale, gray=gray),
+        "ssim_y": metrics.ssim_y(output, target, crop_border=scale, gray=gray),
+        "psnr_rgb": metrics.psnr_rgb(output, target, crop_border=scale),
+        "ssim_rgb": metrics.ssim_rgb(output, target, crop_border=scale),
+    }
 
 
 def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, method_name: str, scale: int,
@@ -217,7 +227,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
             if method_name != "predictions" and (hh % scale or hw % scale):  # measured after the mod-crop
                 hh, hw = hh - hh % scale, hw - hw % scale
                 what += f" ({hw}x{hh} mod-cropped)"
-            _check_measurable(what, hh, hw, scale)
+            check_measurable(what, hh, hw, scale)
             inp, target = degrade.pair(degradation, hr, scale, mode, quantize=True,
                                        seed=degrade.image_seed(path.stem))
             output = method(path.stem, inp)
@@ -225,7 +235,7 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
                 oh, ow = output.shape[:2]
                 if oh > hr.shape[0] or ow > hr.shape[1]:
                     raise SkipImage(f"prediction for {path.name} is {ow}x{oh}, larger than the HR image")
-                _check_measurable(f"the prediction for {path.name} is {ow}x{oh}", oh, ow, scale)
+                check_measurable(f"the prediction for {path.name} is {ow}x{oh}", oh, ow, scale)
                 target = hr[:oh, :ow]  # as the official script: GT cropped to the output size
         except (ImageReadError, SkipImage) as e:
             warnings.warn(f"{e} (skipped)" if isinstance(e, SkipImage) else f"{e}; skipped",
@@ -233,14 +243,8 @@ def evaluate_set(set_name: str, hr_dir: str | os.PathLike, method: Method, *, me
             continue
         if method_name != "predictions" and output.shape != target.shape:
             raise ValueError(f"{method_name} returned shape {output.shape} for {path.name}, expected {target.shape}")
-        gray = gray_as_is and is_single_channel_file(path)
-        row = {
-            "name": path.stem,
-            "psnr_y": metrics.psnr_y(output, target, crop_border=scale, gray=gray),
-            "ssim_y": metrics.ssim_y(output, target, crop_border=scale, gray=gray),
-            "psnr_rgb": metrics.psnr_rgb(output, target, crop_border=scale),
-            "ssim_rgb": metrics.ssim_rgb(output, target, crop_border=scale),
-        }
+        row = {"name": path.stem, **score(output, target, scale,
+                                          gray=gray_as_is and is_single_channel_file(path))}
         images.append(row)
         if out_dir is not None:
             write_image(out_dir / f"{path.stem}.png", np.clip(output, 0.0, 1.0))
@@ -305,20 +309,20 @@ def markdown_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(value):
+def json_safe(value):
     # inf (identical images) and nan (empty set) are not JSON; written as null.
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def write_json(path: str | os.PathLike, results: list[dict]) -> None:
     """Writes {"results": [...]} atomically (temp file + rename); non-finite numbers become null."""
-    atomic.write_json(path, _json_safe({"results": results}), indent=1, allow_nan=False)
+    atomic.write_json(path, json_safe({"results": results}), indent=1, allow_nan=False)
 
 
 def build_parser(prog: str = "python -m jaxsharp.evaluate") -> argparse.ArgumentParser:

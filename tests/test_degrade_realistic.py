@@ -15,7 +15,7 @@ from jaxsharp.degrade_realistic import compression, kernels, noise, pipelines
 from jaxsharp.degrade_realistic.resize import KERNELS, down_up, random_down_up, resize, scaled_size
 
 REALISTIC = sorted(pipelines.DEGRADATIONS)
-RANDOM = ("motion_5_9", "gaussian_1.0_noise_5", "realesrgan", "bsrgan")  # the names that draw from rng
+RANDOM = ("motion_5_9", "gaussian_1.0_noise_5", "realesrgan", "bsrgan", "real_mix")  # the names that draw from rng
 HAS_CODEC = {codec: compression.video_codec_available(codec) for codec in compression.VIDEO_CODECS}
 
 
@@ -347,3 +347,28 @@ def test_chains_end_on_8_bit_levels_and_vary_per_seed():
     # x4 exercises BSRGAN's extra first downsampling branch; the shapes still follow the contract.
     for seed in range(4):
         assert degrade.pair("bsrgan", hr, 4, "sr", seed=seed)[0].shape == (16, 16, 3)
+
+
+def _branches(seeds) -> list[str]:
+    return [pipelines.real_mix_sharpen(_smooth_image(), 2, np.random.default_rng(s))[1] for s in seeds]
+
+
+@pytest.mark.skipif(not all(HAS_CODEC.values()), reason="PyAV lacks a video codec")
+def test_real_mix_draws_its_branches_at_their_probabilities():
+    branches = _branches(range(600))
+    for branch, p in pipelines.REAL_MIX["branches"].items():
+        share = branches.count(branch) / len(branches)
+        # binomial: 4 standard deviations of a share estimated from 600 draws
+        assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / len(branches)) + 1e-9, (branch, share, p)
+
+
+def test_real_mix_clean_branch_is_the_picture_and_sr_is_its_bicubic_shrink():
+    hr = _smooth_image()
+    branches = _branches(range(60))
+    clean = branches.index("clean")
+    x, target = degrade.pair("real_mix", hr, 2, "sharpen", seed=clean)
+    np.testing.assert_array_equal(x, target)  # a sharp picture is handed over untouched
+    for seed in range(4):
+        sharp_input, _ = degrade.pair("real_mix", hr, 2, "sharpen", seed=seed)
+        lr, _ = degrade.pair("real_mix", hr, 2, "sr", seed=seed)
+        np.testing.assert_allclose(lr, np.clip(degrade.imresize_np(sharp_input, 0.5), 0, 1), atol=1e-6)

@@ -401,3 +401,100 @@ def bsrgan(target, scale, mode, *, quantize, rng):
     `sharpen_input` (MATLAB bicubic), as every delivered-small degradation here is shown."""
     lr = bsrgan_chain(target, scale, rng)
     return lr if mode == "sr" else bicubic.sharpen_input(lr, scale, quantize=quantize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The product's mix: what a same-size sharpener is handed by its users, for training student_real_x2
+#
+# One branch per picture, drawn by REAL_MIX["branches"]: a sharp picture left alone (a sharpener must not damage
+# it), the literature's bicubic down-up (the control the bicubic students are measured on), a camera's blur (lens
+# Gaussian, defocus, shake) with maybe sensor noise and JPEG, a stream (shrunk, H.264 / HEVC at a random CRF with
+# a P-frame, played back larger), and a little of the blind-SR chains above. The ranges straddle the evaluation's
+# named families (gaussian_1.5, defocus_r2, motion_5_9, h264_crf28/33...) rather than hitting them, so that the
+# held-out families measure generalisation across strengths, not memorised kernels.
+
+REAL_MIX = {
+    "branches": {"clean": 0.05, "bicubic": 0.15, "camera": 0.45, "stream": 0.25, "realesrgan": 0.05,
+                 "bsrgan": 0.05},
+    "bicubic_jpeg_prob": 0.2,
+    "camera_kernels": {"gaussian": 0.4, "defocus": 0.2, "motion": 0.3, "mixed": 0.1},
+    "gaussian_sigma": (0.3, 2.2),  # half of them anisotropic (sigma_y drawn alike, any rotation)
+    "defocus_radius": (0.7, 3.0),
+    "motion_length": (2.0, 12.0),  # any angle
+    "camera_noise_prob": 0.4, "noise_sigma": (1.0, 10.0), "poisson_prob": 0.3, "poisson_scale": (0.05, 1.5),
+    "gray_noise_prob": 0.4,
+    "camera_jpeg_prob": 0.3, "jpeg_quality": (40, 95),
+    "stream_factor": (1.5, 3.0), "stream_down": ("area", "bilinear", "bicubic"), "stream_up": ("bilinear", "bicubic"),
+    "stream_hevc_prob": 0.25, "stream_crf": (18.0, 38.0),
+}
+
+
+def _pick(rng: np.random.Generator, probs: dict[str, float]) -> str:
+    names = list(probs)
+    weights = np.asarray([probs[n] for n in names], dtype=np.float64)
+    return names[rng.choice(len(names), p=weights / weights.sum())]
+
+
+def _camera_kernel(rng: np.random.Generator) -> np.ndarray:
+    p = REAL_MIX
+    kind = _pick(rng, p["camera_kernels"])
+    if kind == "gaussian":
+        sigma_x = rng.uniform(*p["gaussian_sigma"])
+        if rng.uniform() < 0.5:
+            return kernels.gaussian(_gaussian_size(sigma_x), sigma_x)
+        sigma_y, theta = rng.uniform(*p["gaussian_sigma"]), rng.uniform(0.0, np.pi)
+        return kernels.gaussian(_gaussian_size(max(sigma_x, sigma_y)), sigma_x, sigma_y, theta)
+    if kind == "defocus":
+        return kernels.disk(rng.uniform(*p["defocus_radius"]))
+    if kind == "motion":
+        return kernels.motion(rng.uniform(*p["motion_length"]), rng.uniform(0.0, np.pi))
+    size = _gaussian_size(p["gaussian_sigma"][1])
+    return random_mixed_kernel(rng, size, p["gaussian_sigma"], REALESRGAN["betag_range"], REALESRGAN["betap_range"],
+                               kinds=REALESRGAN["kernel_list"][2:], probs=REALESRGAN["kernel_prob"][2:])
+
+
+def real_mix_sharpen(target: np.ndarray, scale: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """One picture of the mix at the target's size (float32, clipped; the caller rounds) and its branch's name."""
+    p = REAL_MIX
+    branch = _pick(rng, p["branches"])
+    h, w = target.shape[:2]
+    if branch == "clean":
+        x = target
+    elif branch == "bicubic":
+        x, _ = bicubic.bicubic_pair(target, scale, "sharpen", quantize=True)
+        if rng.uniform() < p["bicubic_jpeg_prob"]:
+            x = compression.jpeg(x, int(rng.integers(p["jpeg_quality"][0], p["jpeg_quality"][1] + 1)))
+    elif branch == "camera":
+        x = np.clip(kernels.filter2d(target, _camera_kernel(rng)), 0.0, 1.0)
+        if rng.uniform() < p["camera_noise_prob"]:
+            gray = bool(rng.uniform() < p["gray_noise_prob"])
+            if rng.uniform() < p["poisson_prob"]:
+                x = noise.poisson_noise(x, rng, scale=rng.uniform(*p["poisson_scale"]), gray=gray)
+            else:
+                x = noise.gaussian_noise(x, rng.uniform(*p["noise_sigma"]), rng, gray=gray)
+        if rng.uniform() < p["camera_jpeg_prob"]:
+            x = compression.jpeg(x, int(rng.integers(p["jpeg_quality"][0], p["jpeg_quality"][1] + 1)))
+    elif branch == "stream":
+        factor = rng.uniform(*p["stream_factor"])
+        down = p["stream_down"][rng.integers(len(p["stream_down"]))]
+        up = p["stream_up"][rng.integers(len(p["stream_up"]))]
+        codec = "hevc" if rng.uniform() < p["stream_hevc_prob"] else "h264"
+        crf = rng.uniform(*p["stream_crf"])
+        small = np.clip(resize(target, scaled_size((h, w), 1.0 / factor), down), 0.0, 1.0)
+        x = resize(compression.video_roundtrip(small, codec, crf), (h, w), up)
+    elif branch == "realesrgan":
+        x = realesrgan_chain(target, scale, (h, w), rng)
+    else:
+        x = bicubic.sharpen_input(bsrgan_chain(target, scale, rng), scale, quantize=True)
+    return np.clip(x, 0.0, 1.0).astype(np.float32), branch
+
+
+@_add("real_mix")
+@_per_image
+def real_mix(target, scale, mode, *, quantize, rng):
+    """The product's mix (REAL_MIX, `real_mix_sharpen`): "sharpen" gets the degraded picture at its own size;
+    "sr" the same picture shrunk by the MATLAB bicubic (the lr a teacher would see)."""
+    x, _ = real_mix_sharpen(target, scale, rng)
+    if mode == "sr":
+        x = np.clip(bicubic.imresize_np(x, 1.0 / scale), 0.0, 1.0)
+    return _finish(x, quantize)
