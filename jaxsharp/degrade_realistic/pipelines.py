@@ -408,7 +408,7 @@ def bsrgan(target, scale, mode, *, quantize, rng):
 #
 # One branch per picture, drawn by REAL_MIX["branches"]: a sharp picture left alone (a sharpener must not damage
 # it), the literature's bicubic down-up (the control the bicubic students are measured on), a camera's blur (lens
-# Gaussian, defocus, shake) with maybe sensor noise and JPEG, a stream (shrunk, H.264 / HEVC at a random CRF with
+# Gaussian, defocus, shake) with maybe sensor noise and JPEG, a stream (shrunk 1-3x or not at all, H.264 / HEVC at a random CRF with
 # a P-frame, played back larger), and a little of the blind-SR chains above. The ranges straddle the evaluation's
 # named families (gaussian_1.5, defocus_r2, motion_5_9, h264_crf28/33...) rather than hitting them, so that the
 # held-out families measure generalisation across strengths, not memorised kernels.
@@ -424,7 +424,7 @@ REAL_MIX = {
     "camera_noise_prob": 0.4, "noise_sigma": (1.0, 10.0), "poisson_prob": 0.3, "poisson_scale": (0.05, 1.5),
     "gray_noise_prob": 0.4,
     "camera_jpeg_prob": 0.3, "jpeg_quality": (40, 95),
-    "stream_factor": (1.5, 3.0), "stream_down": ("area", "bilinear", "bicubic"), "stream_up": ("bilinear", "bicubic"),
+    "stream_factor": (1.0, 3.0), "stream_down": ("area", "bilinear", "bicubic"), "stream_up": ("bilinear", "bicubic"),
     "stream_hevc_prob": 0.25, "stream_crf": (18.0, 38.0),
 }
 
