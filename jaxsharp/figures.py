@@ -2,6 +2,7 @@
 
     box = figures.detail_crop_box(target, 96)                    # the square with the most gradient energy
     figures.save_crop_rows(path, title, rows)                    # evaluate's input / output / target rows
+    figures.save_panel_rows(path, title, [[("a", crop), ...], ...])  # any grid of crops
     figures.save_side_by_side(path, [("blurry", x), ...], box)   # the demo's panels
 """
 
@@ -41,22 +42,31 @@ def detail_crop_box(target: np.ndarray, size: int) -> tuple[int, int, int]:
 
 def save_crop_rows(path: pathlib.Path, title: str, crops: list[dict]) -> None:
     """One row per crop dict (name, input, input_label, output, psnr_y, target): input | output | HR."""
+    save_panel_rows(path, title, [[(f"{c['name']}: {c['input_label']}", c["input"]),
+                                   (f"{c['name']}: output {c['psnr_y']:.2f} dB", c["output"]),
+                                   (f"{c['name']}: HR", c["target"])] for c in crops])
+
+
+def save_panel_rows(path: pathlib.Path, title: str, rows: list[list[tuple[str, np.ndarray]]]) -> None:
+    """A grid of already-cropped HWC images, one list of (title, image) per row; written atomically."""
     plt = _pyplot()
 
-    cols = ("input", "output", "target")
-    fig, axes = plt.subplots(len(crops), 3, figsize=(9, 3 * len(crops)), squeeze=False)
-    for row, crop in enumerate(crops):
-        for col, key in enumerate(cols):
+    cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(3 * cols, 3 * len(rows)), squeeze=False)
+    for row, panels in enumerate(rows):
+        for col in range(cols):
             ax = axes[row, col]
-            ax.imshow(np.clip(crop[key], 0, 1), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            label = {"input": crop["input_label"], "output": f"output {crop['psnr_y']:.2f} dB", "target": "HR"}[key]
-            ax.set_title(f"{crop['name']}: {label}", fontsize=8)
+            if col >= len(panels):
+                ax.axis("off")
+                continue
+            label, image = panels[col]
+            ax.imshow(np.clip(image, 0, 1), interpolation="nearest")
+            ax.set_title(label, fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    atomic.write_file(path, lambda f: fig.savefig(f, format=pathlib.Path(path).suffix.lstrip(".") or "png", dpi=100))
     plt.close(fig)
 
 

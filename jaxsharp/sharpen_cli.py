@@ -109,6 +109,16 @@ def plan_jobs(inputs: Sequence[str], output: str | None, *, tag: str) -> tuple[l
     return unique, errors
 
 
+def _crf(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 51:
+        raise argparse.ArgumentTypeError(f"must be in [0, 51] (H.264's CRF range), got {text}")
+    return value
+
+
 def _int_at_least(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -149,6 +159,9 @@ def build_parser(prog: str = "jaxsharp sharpen") -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="--backend onnxruntime: float32, int8 (the model's jaxsharp.quantize graph) or auto: int8 "
                         "where it was measured within 0.05 dB of float32 on Set5 and B100, else float32")
+    p.add_argument("--crf", type=_crf, default=None,
+                   help="videos: H.264 quality of the output, 0 (lossless) to 51 (default: 18, near-transparent, "
+                        "so re-encoding keeps the sharpening; higher saves space and gives some of it back)")
     p.add_argument("--max-pixels", type=_int_at_least(1), default=None,
                    help="refuse images with more pixels than this (default: Pillow's decompression-bomb limit)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (and the input itself)")
@@ -230,7 +243,7 @@ def _sharpen_images(jobs: list[Job], engine: Sharpener, run: _Run) -> None:
         flush(bucket)
 
 
-def _sharpen_video(job: Job, engine: Sharpener, run: _Run) -> None:
+def _sharpen_video(job: Job, engine: Sharpener, run: _Run, crf: float | None = None) -> None:
     from jaxsharp import video
 
     try:
@@ -238,7 +251,8 @@ def _sharpen_video(job: Job, engine: Sharpener, run: _Run) -> None:
             warnings.simplefilter("always", UserWarning)
             # start_bucket dispatches without waiting: decoding, the model and encoding overlap.
             summary = video.transcode(job.src, job.dst, engine.start_bucket, batch=engine.batch,
-                                      scale=engine.out_scale, progress=sys.stderr.isatty())
+                                      scale=engine.out_scale, progress=sys.stderr.isatty(),
+                                      crf=video.DEFAULT_CRF if crf is None else crf)
     except video.VideoError as e:
         run.fail(str(e))
         return
@@ -282,7 +296,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "jaxsharp sharpen") -
     _sharpen_images([j for j in todo if not j.is_video], engine, run)
     for job in todo:
         if job.is_video:
-            _sharpen_video(job, engine, run)
+            _sharpen_video(job, engine, run, args.crf)
     if args.verbose:
         print(f"{args.model}: x{engine.scale} {engine.model_mode} model, {args.mode} task, {engine.backend} "
               f"{engine.precision}, "

@@ -5,8 +5,8 @@
 `process` takes a list of float32 RGB frames [H, W, 3] in [0, 1] (at most `batch`) and returns as many frames,
 `scale` times larger, or a function returning them (work dispatched to an accelerator, `engine.start_bucket`).
 Encoding runs in its own thread, so it overlaps decoding and the model; frames are kept in order. Video: H.264
-(libx264, CRF 18) if PyAV's bundled FFmpeg has it, else MPEG-4 Part 2; yuv420p, so an odd output width or height
-is padded by one repeated edge pixel. Each frame keeps its presentation time
+(libx264 at `crf`, default DEFAULT_CRF = 18) if PyAV's bundled FFmpeg has it, else MPEG-4 Part 2 (a fixed
+quantiser); yuv420p, so an odd output width or height is padded by one repeated edge pixel. Each frame keeps its presentation time
 (rounded to the frame rate's grid), so the average frame rate and the sync with the audio are kept. Audio streams are
 remuxed packet by packet, never re-encoded; one the output container cannot hold (e.g. PCM into MP4) is dropped
 with a warning. Subtitle and data streams, container metadata and rotation side data are not carried over.
@@ -42,7 +42,9 @@ from jaxsharp.image_io import to_uint8
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 _CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 _CODECS = ("libx264", "mpeg4")  # first available wins
-_CODEC_OPTIONS = {"libx264": {"crf": "18"}}
+# CRF 18 is near-transparent for x264: re-encoding a sharpened low-bitrate stream at it keeps the gain
+# (experiments/video_realistic.py measures the gain at CRF 0 / 18 / 23 of the output); higher values trade it for size.
+DEFAULT_CRF = 18.0
 _MPEG4_QSCALE = 3  # MPEG-4 Part 2 has no CRF; a fixed quantiser of 3 is visually near-lossless
 _MAX_RATE = 1000  # fps; a larger (or non-positive) rate in a header is damage, and the next guess is used
 
@@ -89,11 +91,14 @@ def video_codec() -> str:
 
 def transcode(src: str | os.PathLike, dst: str | os.PathLike,
               process: Callable[[list[np.ndarray]], list[np.ndarray]], *, batch: int, scale: int = 1,
-              progress: bool = False) -> VideoSummary:
+              progress: bool = False, crf: float = DEFAULT_CRF) -> VideoSummary:
     """Decodes `src`, runs `process` on batches of frames, encodes to `dst` (atomically) with the audio copied.
 
+    crf: libx264's constant rate factor for the output (0 lossless ... 51; ignored by the MPEG-4 fallback).
     Raises VideoError (one line naming the file) for anything unreadable or unwritable; see the module docstring.
     """
+    if not 0 <= float(crf) <= 51:
+        raise ValueError(f"crf must be in [0, 51], got {crf}")
     av = _av()
     src, dst = pathlib.Path(src), pathlib.Path(dst)
     fmt = _CONTAINER_FORMATS.get(dst.suffix.lower())
@@ -110,7 +115,7 @@ def transcode(src: str | os.PathLike, dst: str | os.PathLike,
         try:
             atomic.write_file(dst, lambda f: summary.update(_transcode(av, source, video_in, f, fmt, process,
                                                                        src=src, batch=batch, scale=scale,
-                                                                       progress=progress)))
+                                                                       progress=progress, crf=crf)))
         except av.error.FFmpegError as e:
             # The last guard: _transcode turns the decoder's errors into VideoError where it can say more; what
             # reaches here is FFmpeg refusing what a damaged stream led to (a demuxer stopping mid-file, an
@@ -168,7 +173,7 @@ def _packet_budget(src: pathlib.Path, source) -> int:
 
 
 def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Path, batch: int, scale: int,
-               progress: bool) -> dict:
+               crf: float, progress: bool) -> dict:
     from tqdm import tqdm
 
     video_in.thread_type = "AUTO"
@@ -181,7 +186,8 @@ def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Pa
     with av.open(file, mode="w", format=fmt) as sink:
         video_out = sink.add_stream(codec, rate=rate)
         video_out.width, video_out.height, video_out.pix_fmt = enc_w, enc_h, "yuv420p"
-        video_out.options = dict(_CODEC_OPTIONS.get(codec, {}))
+        if codec == "libx264":
+            video_out.options = {"crf": f"{float(crf):g}"}
         if codec == "mpeg4":
             video_out.codec_context.qscale = _MPEG4_QSCALE
         audio, dropped, undecodable = {}, [], 0

@@ -137,3 +137,27 @@ def test_corrupt_video_is_one_error_line_and_no_output(tiny_student, tmp_path, c
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "bad.mp4" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]  # nothing half-written, no temp file left
+
+
+@pytest.mark.skipif("libx264" not in av.codecs_available, reason="PyAV lacks libx264")
+def test_output_crf_sets_the_quality_written(clip, tmp_path):
+    # CRF 0 is lossless in x264 (up to the yuv420p conversion); a high CRF gives a smaller, lossier file.
+    source = _probe(clip)["frames"]
+    sizes, psnrs = {}, {}
+    for crf in (0, 40):
+        out = tmp_path / f"crf{crf}.mp4"
+        video.transcode(clip, out, lambda frames: frames, batch=4, crf=crf)
+        sizes[crf] = out.stat().st_size
+        got = _probe(out)["frames"]
+        mse = np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(source, got)])
+        psnrs[crf] = 10 * np.log10(255 ** 2 / mse)
+    assert sizes[40] < sizes[0] and psnrs[40] < psnrs[0] - 3
+    with pytest.raises(ValueError, match="crf"):
+        video.transcode(clip, tmp_path / "bad.mp4", lambda frames: frames, batch=4, crf=52)
+
+
+def test_sharpen_rejects_a_crf_out_of_range_in_one_line(clip, tiny_student, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        infer.main([str(clip), "--model", str(tiny_student), "--crf", "60", "-o", str(tmp_path / "o.mp4")])
+    assert e.value.code == 2 and "--crf" in capsys.readouterr().err
+    assert infer.main([str(clip), "--model", str(tiny_student), "--crf", "30", "-o", str(tmp_path / "o.mp4")]) == 0
