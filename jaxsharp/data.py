@@ -200,24 +200,32 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
     """grain transform: float32 RGB image -> {"input", "target"} training pair, random from grain's per-record rng.
 
     degradation: a `degrade.DEGRADATIONS` name; it draws from the record's rng after the crop and dihedral draws.
+    target_usm: > 0 trains towards Real-ESRGAN's unsharp-masked target (pipelines.usm_target of that weight)
+    instead of the clean crop; the input is made from the clean crop either way.
     """
 
     def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False,
-                 degradation: str = degrade.DEFAULT):
+                 degradation: str = degrade.DEFAULT, target_usm: float = 0.0):
         _check_crop_config(crop_size, scale, mode)
         degrade.get(degradation)  # an unknown name fails here, not in a worker
+        if not target_usm >= 0:
+            raise ValueError(f"target_usm must be >= 0, got {target_usm}")
         self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
-        self.degradation = degradation
+        self.degradation, self.target_usm = degradation, float(target_usm)
 
     def random_map(self, element: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         target = random_crop_augment(element, rng, crop_size=self.crop_size)
         model_input, target = degrade.pair(self.degradation, target, self.scale, self.mode, quantize=self.quantize,
                                            seed=rng)
+        if self.target_usm:
+            from jaxsharp.degrade_realistic.pipelines import usm_target
+
+            target = usm_target(target, self.target_usm)
         return {"input": np.asarray(model_input, np.float32), "target": np.asarray(target, np.float32)}
 
     def __repr__(self) -> str:
         return (f"CropAugmentDegrade(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
-                f"quantize={self.quantize}, degradation={self.degradation!r})")
+                f"quantize={self.quantize}, degradation={self.degradation!r}, target_usm={self.target_usm})")
 
 
 # --- distillation: records with teacher outputs -------------------------------------------------------------------
@@ -482,6 +490,7 @@ def make_train_loader(
     official_pairs: OfficialPairSource | None = None,
     skip_unreadable: bool = True,
     degradation: str = degrade.DEFAULT,
+    target_usm: float = 0.0,
 ) -> grain.DataLoader:
     """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
 
@@ -493,7 +502,7 @@ def make_train_loader(
     shard_options None shards records over JAX processes (grain.sharding.ShardByJaxProcess, equal shard sizes).
     quantize: round the degraded input to uint8 levels, as benchmark LR files are (degrade.bicubic_pair).
     degradation: how inputs are made from the crops, a `degrade.DEGRADATIONS` name (default "bicubic"); the same
-    seed gives the same degraded inputs.
+    seed gives the same degraded inputs. target_usm: see CropAugmentDegrade (not with a teacher).
     read_threads: threads decoding files per process; the read-ahead buffer is bounded to a few batches because
     decoded full-size images are large (a 2K DIV2K image is 33 MB as float32).
 
@@ -517,9 +526,13 @@ def make_train_loader(
     if worker_count < 0:
         raise ValueError(f"worker_count must be >= 0, got {worker_count}")
     distill = teacher_cache_dir is not None or official_pairs is not None
-    transform_class = CropAugmentDegradeDistill if distill else CropAugmentDegrade
-    transform = transform_class(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
-                                degradation=degradation)
+    if distill and target_usm:
+        raise ValueError("target_usm (a sharpened target) is not supported with a teacher: distil, or sharpen the "
+                         "target, not both")
+    transform = (CropAugmentDegradeDistill(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
+                                           degradation=degradation) if distill else
+                 CropAugmentDegrade(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
+                                    degradation=degradation, target_usm=target_usm))
     _warn_small_images(source, crop_size)
     if distill:
         if teacher_cache_dir is not None:

@@ -362,6 +362,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     make_schedule(config.optim, config.steps)  # multistep milestones inside the warmup
     if config.data.get("source", "folders") == "folders" and not config.data.train_dirs:
         raise ValueError("data.train_dirs is empty; name one or more image folders")
+    if not _field(config, "data.target_usm", 0.0) >= 0:
+        raise ValueError(f"data.target_usm must be >= 0, got {config.data.target_usm}")
+    if _field(config, "data.target_usm", 0.0) > 0 and config.loss.distill_lambda > 0:
+        raise ValueError("data.target_usm > 0 (a sharpened target) is not supported with distillation "
+                         "(loss.distill_lambda > 0)")
     if config.loss.distill_lambda > 0 and not (config.loss.teacher or config.loss.teacher_cache_dir):
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir; "
                          "or set loss.distill_lambda = 0")
@@ -413,7 +418,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
         source, crop_size=config.data.crop_size, scale=config.data.scale, mode=config.data.mode,
         batch_size=mesh_lib.per_process_batch_size(config.data.batch_size, mesh), seed=config.data.seed,
         worker_count=config.data.worker_count, teacher_cache_dir=cache_dir,
-        degradation=config.data.get("degradation", "bicubic"))
+        degradation=config.data.get("degradation", "bicubic"), target_usm=config.data.get("target_usm", 0.0))
     data_iter = iter(loader)
 
     manager = checkpoint.train_checkpoint_manager(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)

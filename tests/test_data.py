@@ -405,3 +405,18 @@ def test_div2k_local_tfds_round_trip_without_tensorflow(tmp_path, shared_data):
     it.set_state(state)
     np.testing.assert_array_equal(next(it)["target"], after["target"])
     assert "tensorflow" not in sys.modules
+
+
+def test_target_usm_sharpens_the_target_not_the_input(tmp_path):
+    from jaxsharp.degrade_realistic.pipelines import usm_target
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(size=(48, 48, 3)).astype(np.float32)
+    plain = data.CropAugmentDegrade(crop_size=32, scale=2, mode="sharpen")
+    usm = data.CropAugmentDegrade(crop_size=32, scale=2, mode="sharpen", target_usm=0.5)
+    a, b = plain.random_map(image, np.random.default_rng(1)), usm.random_map(image, np.random.default_rng(1))
+    np.testing.assert_array_equal(a["input"], b["input"])
+    np.testing.assert_allclose(b["target"], usm_target(a["target"], 0.5), atol=1e-6)
+    assert not np.allclose(a["target"], b["target"])
+    with pytest.raises(ValueError, match="target_usm"):
+        data.CropAugmentDegrade(crop_size=32, scale=2, mode="sharpen", target_usm=-1)

@@ -372,3 +372,16 @@ def test_real_mix_clean_branch_is_the_picture_and_sr_is_its_bicubic_shrink():
         sharp_input, _ = degrade.pair("real_mix", hr, 2, "sharpen", seed=seed)
         lr, _ = degrade.pair("real_mix", hr, 2, "sr", seed=seed)
         np.testing.assert_allclose(lr, np.clip(degrade.imresize_np(sharp_input, 0.5), 0, 1), atol=1e-6)
+
+
+def test_usm_target_sharpens_edges_and_leaves_flat_and_faint_detail_alone():
+    from jaxsharp.degrade_realistic.pipelines import usm_target
+
+    flat = np.full((40, 40, 3), 0.4, np.float32)
+    np.testing.assert_allclose(usm_target(flat), flat, atol=1e-6)  # no residual, nothing to sharpen
+    faint = flat + 0.01 * (np.arange(40)[None, :, None] % 2)  # detail of 2.5 levels, under the 10-level threshold
+    np.testing.assert_allclose(usm_target(faint.astype(np.float32)), faint, atol=2e-3)
+    step = np.where(np.arange(40)[None, :, None] < 20, 0.3, 0.7) * np.ones((40, 1, 3))
+    sharp = usm_target(step.astype(np.float32), weight=0.5)
+    assert sharp[:, 19].max() < 0.3 and sharp[:, 20].min() > 0.7  # overshoot on both sides of the edge
+    assert sharp.min() >= 0 and sharp.max() <= 1

@@ -55,6 +55,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.holdout_validation = False
     c.data.source = "folders"  # where training images come from: "folders" = the image files of data.train_dirs
     c.data.degradation = "bicubic"  # how (input, target) pairs are made: "bicubic" = degrade.bicubic_pair
+    c.data.target_usm = 0.0  # > 0: Real-ESRGAN's unsharp-masked target of this weight (its gt_usm) instead of the clean
     c.data.cache_images = True  # decode each file once per process (~450 MB as float32)
     c.data.crop_size = 96  # HR crop, pixels
     c.data.scale = 2

@@ -498,3 +498,22 @@ def real_mix(target, scale, mode, *, quantize, rng):
     if mode == "sr":
         x = np.clip(bicubic.imresize_np(x, 1.0 / scale), 0.0, 1.0)
     return _finish(x, quantize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real-ESRGAN's sharpened training target (its `gt_usm`), for the loader's data.target_usm
+
+
+def usm_target(image: np.ndarray, weight: float = 0.5, radius: int = 50, threshold: float = 10.0) -> np.ndarray:
+    """BasicSR's `USMSharp` (basicsr/utils/img_process_util.py) on an HWC float image in [0, 1]: residual = image -
+    gaussian(image) with a (2 radius + 1)-tap kernel of OpenCV's default sigma for that size; where |residual| * 255
+    exceeds `threshold` the image is sharpened by weight * residual, blended in through the blurred mask."""
+    image = np.asarray(image, dtype=np.float32)
+    size = 2 * int(radius) + 1
+    sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8  # cv2.getGaussianKernel's sigma for sigma <= 0
+    kernel = kernels.gaussian(size, sigma)
+    residual = image - kernels.filter2d(image, kernel)
+    mask = (np.abs(residual) * 255 > threshold).astype(np.float32)
+    soft_mask = kernels.filter2d(mask, kernel)
+    sharp = np.clip(image + weight * residual, 0.0, 1.0)
+    return (soft_mask * sharp + (1 - soft_mask) * image).astype(np.float32)
