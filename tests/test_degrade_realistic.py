@@ -15,7 +15,7 @@ from jaxsharp.degrade_realistic import compression, kernels, noise, pipelines
 from jaxsharp.degrade_realistic.resize import KERNELS, down_up, random_down_up, resize, scaled_size
 
 REALISTIC = sorted(pipelines.DEGRADATIONS)
-RANDOM = ("motion_5_9", "gaussian_1.0_noise_5", "realesrgan", "bsrgan", "real_mix")  # the names that draw from rng
+RANDOM = ("motion_5_9", "gaussian_1.0_noise_5", "realesrgan", "bsrgan", "real_mix", "real_mix_b25")  # the names that draw from rng
 HAS_CODEC = {codec: compression.video_codec_available(codec) for codec in compression.VIDEO_CODECS}
 
 

@@ -453,10 +453,21 @@ def _camera_kernel(rng: np.random.Generator) -> np.ndarray:
                                kinds=REALESRGAN["kernel_list"][2:], probs=REALESRGAN["kernel_prob"][2:])
 
 
-def real_mix_sharpen(target: np.ndarray, scale: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One picture of the mix at the target's size (float32, clipped; the caller rounds) and its branch's name."""
+# A variant with more of the literature's blur, for the bicubic control: the share moved from the camera and stream
+# branches (experiments/student_real_x2.py compares the two on the validation split).
+REAL_MIX_BRANCHES = {
+    "real_mix": REAL_MIX["branches"],
+    "real_mix_b25": {"clean": 0.05, "bicubic": 0.25, "camera": 0.4, "stream": 0.2, "realesrgan": 0.05,
+                     "bsrgan": 0.05},
+}
+
+
+def real_mix_sharpen(target: np.ndarray, scale: int, rng: np.random.Generator,
+                     branches: dict[str, float] | None = None) -> tuple[np.ndarray, str]:
+    """One picture of the mix at the target's size (float32, clipped; the caller rounds) and its branch's name;
+    branches: the branch probabilities (default REAL_MIX's)."""
     p = REAL_MIX
-    branch = _pick(rng, p["branches"])
+    branch = _pick(rng, p["branches"] if branches is None else branches)
     h, w = target.shape[:2]
     if branch == "clean":
         x = target
@@ -489,15 +500,22 @@ def real_mix_sharpen(target: np.ndarray, scale: int, rng: np.random.Generator) -
     return np.clip(x, 0.0, 1.0).astype(np.float32), branch
 
 
-@_add("real_mix")
-@_per_image
-def real_mix(target, scale, mode, *, quantize, rng):
-    """The product's mix (REAL_MIX, `real_mix_sharpen`): "sharpen" gets the degraded picture at its own size;
-    "sr" the same picture shrunk by the MATLAB bicubic (the lr a teacher would see)."""
-    x, _ = real_mix_sharpen(target, scale, rng)
-    if mode == "sr":
-        x = np.clip(bicubic.imresize_np(x, 1.0 / scale), 0.0, 1.0)
-    return _finish(x, quantize)
+def _real_mix(name: str, branches: dict[str, float]) -> None:
+    def degradation(target, scale, mode, *, quantize, rng):
+        x, _ = real_mix_sharpen(target, scale, rng, branches)
+        if mode == "sr":
+            x = np.clip(bicubic.imresize_np(x, 1.0 / scale), 0.0, 1.0)
+        return _finish(x, quantize)
+
+    degradation.__name__ = degradation.__qualname__ = name
+    degradation.__doc__ = (f"{name}: the product's mix (REAL_MIX, `real_mix_sharpen`) with branches {branches}; "
+                           "\"sharpen\" gets the degraded picture at its own size, \"sr\" the same picture shrunk by "
+                           "the MATLAB bicubic (the lr a teacher would see).")
+    _add(name)(_per_image(degradation))
+
+
+for _name, _branches in REAL_MIX_BRANCHES.items():
+    _real_mix(_name, _branches)
 
 
 # ---------------------------------------------------------------------------------------------------------------
