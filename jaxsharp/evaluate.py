@@ -8,6 +8,7 @@ the standard ones and are never read. GT is the HR mod-cropped to the scale; `cr
 `--degradation NAME` makes the inputs with another registered degradation instead (`degrade.pair`, seeded per image
 by `degrade.image_seed` of its file stem); the name is recorded in every result row. The default, bicubic, is the
 literature's protocol above.
+`jaxsharp.evaluate_realistic` runs every method over the realistic families in one table (the `realistic` suite).
 
 Methods: `baselines.METHODS` (bicubic, lanczos, unsharp: jaxsharp/baselines.py; student, teacher: a model from
 `models.load`, run by the inference engine exactly as `jaxsharp sharpen` runs it, padding and mode adapters

@@ -9,7 +9,9 @@ from jaxsharp import demo, models
 
 def test_bundled_student_and_sample_exist():
     assert demo.SAMPLE.is_file()
-    assert "student_small_x2" in models.shipped()
+    assert demo.DEFAULT_MODEL in models.shipped()
+    # The demo shows the model `jaxsharp sharpen` uses by default.
+    assert models.resolve(models.DEFAULT_STUDENT) == models.resolve(demo.DEFAULT_MODEL)
 
 
 def test_demo_runs_and_the_student_wins(tmp_path, capsys):

@@ -27,6 +27,10 @@ Four shapes of pipeline, by where the picture people have was degraded:
                                    size in "sr" and, from the same draws, at the target's size in "sharpen"
     bsrgan                         BSRGAN's shuffled degradation (`bsrgan_chain`) to the lr; "sharpen" gets it
                                    through bicubic.sharpen_input (MATLAB bicubic up)
+- The product's mix, for training the real-world student:
+    real_mix, real_mix_b25         one branch per picture (REAL_MIX): untouched, bicubic down-up, camera blur
+                                   (Gaussian / defocus / motion, maybe noise and JPEG), a stream (H.264 / HEVC at a
+                                   random CRF and size), or one of the chains above; b25: a quarter bicubic
 
 quantize: a stored image is on 8-bit levels; quantize=True rounds the model input to them where the pipeline does
 not already end in a codec or rounding (as bicubic.bicubic_pair's quantize makes the bicubic input a uint8 image).
