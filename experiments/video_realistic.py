@@ -4,11 +4,16 @@
 
 The clips are made here from stills with PyAV: a camera panning across each of three pictures (a face, a
 terminal's text, a game scene from the category set; 384x256 windows, 24 frames each, 3 px right and 1 px down per
-frame), encoded by libx264 (preset medium, yuv420p) at CRF 28 and 33: a low-bitrate stream or call at its own
-size. Each clip goes through the `jaxsharp sharpen` command (sharpen_cli.main, as a user runs it) with each model
-and output CRF; every decoded frame is scored against its clean frame (PSNR-Y / SSIM-Y, border 2, evaluate.score),
-and so is the decoded input (doing nothing). The output CRF is the one thing the writer adds: at CRF 0 the output
-is the model's frames (up to yuv420p), at the default 18 and above the encoder takes some of the gain back.
+frame), encoded by libx264 (preset medium, yuv420p) at CRF 28 and 33, two ways:
+- "native": the clip at its own size (a call or stream that kept its resolution); `jaxsharp sharpen` in sharpen
+  mode; doing nothing = the decoded clip.
+- "half": the frames area-shrunk to 192x128 first (a stream that dropped its resolution), then played at 2x:
+  `jaxsharp sharpen --mode sr --scale 2` (a sharpen model gets the frame enlarged by MATLAB bicubic first);
+  doing nothing = the decoded clip enlarged by that same bicubic.
+Each clip goes through the `jaxsharp sharpen` command (sharpen_cli.main, as a user runs it) with each model and
+output CRF, and through the same video writer with no model at all ("writer only", video.transcode of the identity
+or of the bicubic enlargement): what the decode / RGB / re-encode round trip costs by itself. Every decoded frame is
+scored against its clean frame (PSNR-Y / SSIM-Y, border 2, evaluate.score).
 """
 
 import json
@@ -18,7 +23,8 @@ import tempfile
 
 import numpy as np
 
-from jaxsharp import evaluate, image_io, paths, sharpen_cli, video
+from jaxsharp import bicubic, evaluate, image_io, paths, sharpen_cli, video
+from jaxsharp.degrade_realistic.resize import resize
 
 STILLS = ("categories/people/kodak_kodim04.png", "categories/text/rich_markdown.png",
           "categories/games/godot_3d_truck_town_tow.png")
@@ -48,7 +54,7 @@ def encode(frames: list[np.ndarray], path: pathlib.Path, crf: float) -> None:
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=RATE)
-        stream.width, stream.height, stream.pix_fmt = WINDOW[1], WINDOW[0], "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
         stream.options = {"crf": f"{crf:g}", "preset": "medium"}
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(image_io.to_uint8(frame), format="rgb24")):
@@ -72,36 +78,52 @@ def scores(frames: list[np.ndarray], clean: list[np.ndarray]) -> dict:
             "psnr_y_per_frame": [round(r["psnr_y"], 3) for r in rows]}
 
 
+def _kbps(path: pathlib.Path, frames: int) -> float:
+    return round(path.stat().st_size * 8 / 1000 / (frames / RATE), 1)
+
+
 def main() -> None:
     clean = clean_frames()
+    half = [np.clip(resize(f, (WINDOW[0] // 2, WINDOW[1] // 2), "area"), 0.0, 1.0) for f in clean]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        for in_crf in INPUT_CRFS:
-            clip = tmp / f"clip_crf{in_crf}.mp4"
-            encode(clean, clip, in_crf)
-            base = scores(decode(clip), clean)
-            results.append({"input_crf": in_crf, "method": "do nothing", "output_crf": None,
-                            "input_kbps": round(clip.stat().st_size * 8 / 1000 / (len(clean) / RATE), 1), **base})
-            for model in MODELS:
+        for case, frames, extra, player in (("native", clean, [], lambda fs: fs),
+                                            ("half", half, ["--mode", "sr", "--scale", "2"],
+                                             lambda fs: [bicubic.sharpen_input(f, 2, quantize=True) for f in fs])):
+            for in_crf in INPUT_CRFS:
+                clip = tmp / f"{case}_crf{in_crf}.mp4"
+                encode(frames, clip, in_crf)
+                base = scores(player(decode(clip)), clean)
+                results.append({"case": case, "input_crf": in_crf, "method": "do nothing", "output_crf": None,
+                                "kbps": _kbps(clip, len(clean)), **base})
                 for out_crf in OUTPUT_CRFS:
-                    out = tmp / f"{model}_{in_crf}_{out_crf}.mp4"
-                    code = sharpen_cli.main([str(clip), "--model", model, "--crf", str(out_crf), "-o", str(out)])
-                    if code != 0:
-                        sys.exit(f"jaxsharp sharpen failed on {clip} with {model}")
+                    out = tmp / f"{case}_writer_{in_crf}_{out_crf}.mp4"
+                    video.transcode(clip, out, player, batch=4, scale=2 if extra else 1, crf=out_crf)
                     s = scores(decode(out), clean)
-                    results.append({"input_crf": in_crf, "method": model, "output_crf": out_crf,
-                                    "output_kbps": round(out.stat().st_size * 8 / 1000 / (len(clean) / RATE), 1),
-                                    **s, "gain_psnr_y": s["psnr_y"] - base["psnr_y"]})
+                    results.append({"case": case, "input_crf": in_crf, "method": "writer only",
+                                    "output_crf": out_crf, "kbps": _kbps(out, len(clean)), **s,
+                                    "gain_psnr_y": s["psnr_y"] - base["psnr_y"]})
+                for model in MODELS:
+                    for out_crf in OUTPUT_CRFS:
+                        out = tmp / f"{case}_{model}_{in_crf}_{out_crf}.mp4"
+                        code = sharpen_cli.main([str(clip), "--model", model, "--crf", str(out_crf), "-o", str(out)]
+                                                + extra)
+                        if code != 0:
+                            sys.exit(f"jaxsharp sharpen failed on {clip} with {model}")
+                        s = scores(decode(out), clean)
+                        results.append({"case": case, "input_crf": in_crf, "method": model, "output_crf": out_crf,
+                                        "kbps": _kbps(out, len(clean)), **s,
+                                        "gain_psnr_y": s["psnr_y"] - base["psnr_y"]})
     OUT.write_text(json.dumps({"note": __doc__.split("\n\n")[0], "stills": STILLS, "frames": len(clean),
                                "results": results}, indent=1) + "\n")
-    print("| input CRF | method | output CRF | PSNR-Y | SSIM-Y | gain (dB) | kbit/s |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("| clip | input CRF | method | output CRF | PSNR-Y | SSIM-Y | gain (dB) | kbit/s |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
     for r in results:
         gain = f"{r['gain_psnr_y']:+.2f}" if "gain_psnr_y" in r else ""
-        kbps = r.get("output_kbps", r.get("input_kbps"))
-        print(f"| {r['input_crf']} | {r['method']} | {'' if r['output_crf'] is None else r['output_crf']} | "
-              f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {gain} | {kbps} |")
+        print(f"| {r['case']} | {r['input_crf']} | {r['method']} | "
+              f"{'' if r['output_crf'] is None else r['output_crf']} | {r['psnr_y']:.2f} | {r['ssim_y']:.4f} | "
+              f"{gain} | {r['kbps']} |")
     print(f"wrote {OUT}")
 
 
