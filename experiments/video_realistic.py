@@ -67,7 +67,8 @@ def decode(path: pathlib.Path) -> list[np.ndarray]:
     import av
 
     with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24").astype(np.float32) / 255.0 for f in container.decode(video=0)]
+        # video.frame_to_rgb, as `jaxsharp sharpen` reads frames (FFmpeg's own rgb24 conversion darkens ~1 level)
+        return [video.frame_to_rgb(f).astype(np.float32) / 255.0 for f in container.decode(video=0)]
 
 
 def scores(frames: list[np.ndarray], clean: list[np.ndarray]) -> dict:

@@ -51,10 +51,9 @@ def to_rgb(buf: bytes | bytearray, width: int, height: int, pix_fmt: str) -> np.
     if pix_fmt == "rgb24":
         pixels = np.frombuffer(buf, np.uint8).reshape(height, width, 3)
     else:
-        import av
+        from jaxsharp.video import yuv420p_to_rgb
 
-        planes = np.frombuffer(buf, np.uint8).reshape(height * 3 // 2, width)
-        pixels = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+        pixels = yuv420p_to_rgb(np.frombuffer(buf, np.uint8).reshape(height * 3 // 2, width))
     return pixels.astype(np.float32) / np.float32(255.0)
 
 

@@ -65,6 +65,42 @@ class VideoSummary:
     damaged_packets: int = 0  # video packets the decoder rejected as invalid data, skipped
 
 
+# Y'CbCr -> R'G'B' (ITU-R BT.601 / BT.709): R = Y + a Cr, G = Y - b Cb - c Cr, B = Y + d Cb.
+_YUV_TO_RGB = {"bt601": (1.402, 0.344136, 0.714136, 1.772), "bt709": (1.5748, 0.187324, 0.468124, 1.8556)}
+_AVCOL_SPC_BT709 = 1  # FFmpeg's AVColorSpace for BT.709; anything else (unspecified, 470BG, 170M) is read as BT.601
+_AVCOL_RANGE_JPEG = 2  # full range; anything else (unspecified, MPEG) is limited range
+
+
+def yuv420p_to_rgb(planes: np.ndarray, *, matrix: str = "bt601", full_range: bool = False) -> np.ndarray:
+    """8-bit yuv420p planes [H * 3 / 2, W] (Y, then U, then V, as FFmpeg lays them out) -> uint8 RGB [H, W, 3].
+
+    In float64 with rounding, chroma repeated 2x2. Why not FFmpeg's own conversion (VideoFrame.to_ndarray("rgb24")):
+    its fast integer path darkens by ~1.2 levels on average (measured on Kodak crops: PSNR-Y of a lossless yuv420p
+    round trip 46.7 dB that way, 57.5 dB this way), which every decode and re-encode would add again."""
+    planes = np.asarray(planes)
+    h, w = planes.shape[0] * 2 // 3, planes.shape[1]
+    y = planes[:h].astype(np.float64)
+    u = planes[h:h + h // 4].reshape(h // 2, w // 2).astype(np.float64).repeat(2, 0).repeat(2, 1)
+    v = planes[h + h // 4:h + h // 2].reshape(h // 2, w // 2).astype(np.float64).repeat(2, 0).repeat(2, 1)
+    if full_range:
+        cb, cr = u - 128.0, v - 128.0
+    else:
+        y, cb, cr = (y - 16.0) * (255.0 / 219.0), (u - 128.0) * (255.0 / 224.0), (v - 128.0) * (255.0 / 224.0)
+    a, b, c, d = _YUV_TO_RGB[matrix]
+    rgb = np.stack([y + a * cr, y - b * cb - c * cr, y + d * cb], axis=-1)
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def frame_to_rgb(frame) -> np.ndarray:
+    """A decoded PyAV VideoFrame -> uint8 RGB [H, W, 3]: 8-bit yuv420p by `yuv420p_to_rgb` with the frame's
+    matrix and range tags; any other pixel format by FFmpeg."""
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        matrix = "bt709" if getattr(frame, "colorspace", None) == _AVCOL_SPC_BT709 else "bt601"
+        full = getattr(frame, "color_range", None) == _AVCOL_RANGE_JPEG
+        return yuv420p_to_rgb(frame.to_ndarray(), matrix=matrix, full_range=full)
+    return frame.to_ndarray(format="rgb24")
+
+
 def is_video(path: str | os.PathLike) -> bool:
     return pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES
 
@@ -274,7 +310,7 @@ def _transcode(av, source, video_in, file, fmt: str, process, *, src: pathlib.Pa
                             raise VideoError(f"{src}: a frame of {decoded.width}x{decoded.height} in a "
                                              f"{in_size[1]}x{in_size[0]} stream (damaged, or a size change this "
                                              "cannot re-encode)")
-                        rgb = decoded.to_ndarray(format="rgb24").astype(np.float32) / np.float32(255.0)
+                        rgb = frame_to_rgb(decoded).astype(np.float32) / np.float32(255.0)
                         pending.append((rgb, decoded.time))
                         if len(pending) == batch:
                             flush()

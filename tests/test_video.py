@@ -161,3 +161,37 @@ def test_sharpen_rejects_a_crf_out_of_range_in_one_line(clip, tiny_student, tmp_
         infer.main([str(clip), "--model", str(tiny_student), "--crf", "60", "-o", str(tmp_path / "o.mp4")])
     assert e.value.code == 2 and "--crf" in capsys.readouterr().err
     assert infer.main([str(clip), "--model", str(tiny_student), "--crf", "30", "-o", str(tmp_path / "o.mp4")]) == 0
+
+
+def _planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.concatenate([y, u.reshape(-1, y.shape[1]), v.reshape(-1, y.shape[1])]).astype(np.uint8)
+
+
+def test_yuv420p_to_rgb_matches_the_standard_formulas():
+    h, w = 4, 8
+    # Greys: limited range maps 16..235 onto 0..255; full range is the identity.
+    y = np.tile(np.array([16, 50, 128, 235], np.uint8)[:, None], (1, w))
+    grey = _planes(y, np.full((h // 2, w // 2), 128), np.full((h // 2, w // 2), 128))
+    want = np.round((y.astype(float) - 16) * 255 / 219).astype(np.uint8)
+    np.testing.assert_array_equal(video.yuv420p_to_rgb(grey), np.repeat(want[..., None], 3, -1))
+    np.testing.assert_array_equal(video.yuv420p_to_rgb(grey, full_range=True), np.repeat(y[..., None], 3, -1))
+    # Saturated red as each standard codes it (full range): Y = Kr * 255, Cb, Cr by its Kr, Kb; decodes to red.
+    for matrix, kr, kb in (("bt601", 0.299, 0.114), ("bt709", 0.2126, 0.0722)):
+        luma = kr * 255
+        cb, cr = 128 + (0 - luma) / (2 * (1 - kb)), 128 + (255 - luma) / (2 * (1 - kr))
+        red = _planes(np.full((h, w), round(luma)), np.full((h // 2, w // 2), round(cb)),
+                      np.full((h // 2, w // 2), min(255, round(cr))))  # Cr 255.5 does not fit a byte
+        got = video.yuv420p_to_rgb(red, matrix=matrix, full_range=True)[0, 0].astype(int)
+        assert abs(got[0] - 255) <= 2 and got[1] <= 2 and got[2] <= 2, (matrix, got)
+
+
+def test_decoding_yuv420p_keeps_the_brightness_ffmpeg_rgb_conversion_loses():
+    # A lossless yuv420p round trip of a natural picture: FFmpeg's own rgb24 conversion darkens it by ~1 level.
+    from jaxsharp import image_io, metrics, paths
+
+    rgb = image_io.to_uint8(image_io.read_image_rgb(paths.data_root() / "benchmarks/Set5/HR/baby.png")[:128, :192])
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    ours, ffmpeg = video.frame_to_rgb(frame), frame.to_ndarray(format="rgb24")
+    assert abs(ours.astype(float).mean() - rgb.mean()) < 0.3
+    assert metrics.psnr_y(ours / 255, rgb / 255, crop_border=2) > metrics.psnr_y(ffmpeg / 255, rgb / 255,
+                                                                                 crop_border=2) + 3

@@ -126,5 +126,7 @@ def video_roundtrip(image: np.ndarray, codec: str, crf: float, *, frames: int = 
     decoded.extend(decoder.decode(None))
     if len(decoded) != frames:
         raise RuntimeError(f"{codec} round trip decoded {len(decoded)} frames of {frames}")
+    # FFmpeg's own rgb24 conversion, as a player built on it shows the frame (it darkens ~1 level on average; the
+    # sharpen command reads frames with video.frame_to_rgb instead). Kept: student_real_x2 was trained on it.
     last = max(decoded, key=lambda f: f.pts).to_ndarray(format="rgb24")
     return last[:h, :w].astype(np.float32) / np.float32(255.0)
