@@ -26,8 +26,13 @@ Against doing nothing on val: +1.97 (gaussian_1.5), +1.62 (defocus), +0.29 (moti
 (h264_crf28), +0.16 (h264_crf33). The held-out table (60 images of B100 and the categories) is in the README, "Real
 blur", and experiments/results/realistic_suite.json.
 
-Not measured (stopped for time): Real-ESRGAN's sharpened target, `--config.data.target_usm=0.5` (implemented in
-the loader; a 2,000-step pair against 0.0 was started and stopped to leave the CPU to the held-out suite).
+Measured, not taken: Real-ESRGAN's sharpened target (its gt_usm, `--config.data.target_usm=0.5`), as a 2,000-step
+pair against 0.0 (same seed and batches; `--config.steps=2000 --config.eval_every=2000 --workdir runs/usm_probe_U`,
+then `python -m jaxsharp.evaluate_realistic --sets val --models runs/usm_probe_0.0/export,runs/usm_probe_0.5/export
+--no-opencv --json experiments/results/realistic_val_usm_probe.json`): on val PSNR-Y falls on every family, by 1.0
+(h264_crf33) to 3.8 dB (bicubic), below doing nothing on most (gaussian_1.5 26.35 vs 27.67 for the twin, 26.34 for
+nothing); SSIM-Y rises by at most 0.005 (gaussian_1.5, noisy, the codecs) and falls on bicubic and JPEG. A sharpened
+target trades fidelity for perceived crispness, which the PSNR / SSIM targets here do not reward.
 CPU hours: 0.65 h per run (2 runs) on the 2-core CPU.
 """
 
