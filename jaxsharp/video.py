@@ -6,10 +6,10 @@
 `scale` times larger, or a function returning them (work dispatched to an accelerator, `engine.start_bucket`).
 Encoding runs in its own thread, so it overlaps decoding and the model; frames are kept in order. Video: H.264
 (libx264 at `crf`, default DEFAULT_CRF = 18) if PyAV's bundled FFmpeg has it, else MPEG-4 Part 2 (a fixed
-quantiser); yuv420p, so an odd output width or height is padded by one repeated edge pixel. Each frame keeps its presentation time
-(rounded to the frame rate's grid), so the average frame rate and the sync with the audio are kept. Audio streams are
-remuxed packet by packet, never re-encoded; one the output container cannot hold (e.g. PCM into MP4) is dropped
-with a warning. Subtitle and data streams, container metadata and rotation side data are not carried over.
+quantiser); yuv420p, so an odd output width or height is padded by one repeated edge pixel. Each frame keeps its
+presentation time (rounded to the frame rate's grid), so the average frame rate and the sync with the audio are
+kept. Audio streams are remuxed packet by packet, never re-encoded; one the output container cannot hold (e.g. PCM
+into MP4) is dropped with a warning. Subtitle and data streams, container metadata and rotation side data are not carried over.
 
 PyAV is imported on first use, so images work without it. The output appears complete or not at all
 (jaxsharp.atomic).

@@ -412,8 +412,8 @@ def bsrgan(target, scale, mode, *, quantize, rng):
 #
 # One branch per picture, drawn by REAL_MIX["branches"]: a sharp picture left alone (a sharpener must not damage
 # it), the literature's bicubic down-up (the control the bicubic students are measured on), a camera's blur (lens
-# Gaussian, defocus, shake) with maybe sensor noise and JPEG, a stream (shrunk 1-3x or not at all, H.264 / HEVC at a random CRF with
-# a P-frame, played back larger), and a little of the blind-SR chains above. The ranges straddle the evaluation's
+# Gaussian, defocus, shake) with maybe sensor noise and JPEG, a stream (shrunk 1-3x or not at all, H.264 / HEVC at a
+# random CRF with a P-frame, played back larger), and a little of the blind-SR chains above. The ranges straddle the evaluation's
 # named families (gaussian_1.5, defocus_r2, motion_5_9, h264_crf28/33...) rather than hitting them, so that the
 # held-out families measure generalisation across strengths, not memorised kernels.
 
