@@ -68,11 +68,11 @@ def _run(cmd: list[str], log: pathlib.Path) -> None:
 
 
 def build_cache(kd_config: str, cache_dir: pathlib.Path, *, teacher_path: str | None, tile: int,
-                overlap: int) -> None:
+                overlap: int, overrides: list[str] = ()) -> None:
     from jaxsharp import train_lib
     from jaxsharp.configs import load_config
 
-    config = load_config(REPO / kd_config)
+    config = load_config(REPO / kd_config, overrides)  # data overrides change the images and the upcycled kinds
     start = time.perf_counter()
     manifest = train_lib.build_teacher_cache(config, cache_dir, teacher=teacher_path, tile=tile, overlap=overlap)
     print(f"teacher cache: {len(manifest['entries'])} images in {time.perf_counter() - start:.0f} s -> {cache_dir}",
@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tag", default="", help="names the KD runs and their cache (kd_TAG_s0, teacher_cache_TAG), so "
                                              "several teachers share one set of no-KD runs in --workdir")
     p.add_argument("--cache-tag", help="the teacher cache to use or build (teacher_cache_CACHE_TAG; default: --tag)")
+    p.add_argument("--cache-dir", help="the teacher cache's folder, relative to the repository (overrides --cache-tag; "
+                                       "lets several workdirs share one cache)")
     p.add_argument("--distill-lambda", type=float, help="loss.distill_lambda of the KD runs (default: the config's)")
+    p.add_argument("--kd-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a --config.KEY=VALUE override for the KD runs only (repeatable)")
     p.add_argument("--json", help="write the pairs and the summary here (atomically)")
     args, overrides = p.parse_known_args(argv)
     if any(not o.startswith("--config.") for o in overrides):
@@ -120,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     suffix = f"_{args.tag}" if args.tag else ""
     cache_tag = args.tag if args.cache_tag is None else args.cache_tag
     cache_dir = workdir / (f"teacher_cache_{cache_tag}" if cache_tag else "teacher_cache")
+    if args.cache_dir:
+        cache_dir = (REPO / args.cache_dir).resolve()
     kd_extra = [f"--config.loss.distill_lambda={args.distill_lambda}"] if args.distill_lambda is not None else []
+    kd_extra += [f"--config.{item}" for item in args.kd_set]
     if any(not (workdir / f"kd{suffix}_s{seed}" / "export").is_dir() for seed in seeds):
-        build_cache(args.kd, cache_dir, teacher_path=args.teacher, tile=args.tile, overlap=args.overlap)
+        build_cache(args.kd, cache_dir, teacher_path=args.teacher, tile=args.tile, overlap=args.overlap,
+                    overrides=[o for o in [*overrides, *kd_extra] if o.startswith("--config.data.")])
     # else every KD run is trained (here or on an accelerator, experiments/gpu_session.py): nothing needs the cache
 
     pairs = []

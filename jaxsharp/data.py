@@ -293,6 +293,100 @@ class TeacherCacheSource:
         return state
 
 
+class UpcycledSource:
+    """Upcycled records of a teacher cache (teacher_cache.UPCYCLE_KINDS, DUKD's zoom-in / zoom-out), one per image.
+
+    kind "zoom_in": {"lr": the mod-cropped image itself, "teacher": the cached output, s times its size}: no ground
+      truth, so the loader gives it target_weight 0 (as an official pair).
+    kind "zoom_out": {"hr": teacher_cache.zoom_out_image (the image's lr), "teacher": the cached output, same size}:
+      the lr is the ground truth and the loader degrades it as any training crop.
+    The cache must hold the kind (build_teacher_cache(..., upcycle=...)); its degradation must be the loader's.
+    """
+
+    def __init__(self, source: ImageFolderSource, cache_dir: str | os.PathLike, kind: str, *, scale: int,
+                 cache: bool | None = None, degradation: str = degrade.DEFAULT):
+        self.base = TeacherCacheSource(source, cache_dir, scale=scale, cache=False, degradation=degradation)
+        (self.kind,) = teacher_cache.check_upcycle([kind])
+        manifest = teacher_cache.read_manifest(cache_dir)
+        if kind not in manifest.get("upcycle", ()):
+            raise ValueError(f"{cache_dir}: the teacher cache has no {kind} outputs (it holds "
+                             f"{', '.join(manifest.get('upcycle', ())) or 'none'}); build it with upcycle=({kind!r},)")
+        self.quantize = bool(manifest.get("quantize", False))
+        self.degradation, self.scale = degradation, int(scale)
+        self.files = tuple(self.base.cache_dir / kind / f.relative_to(self.base.cache_dir) for f in self.base.files)
+        missing = [str(f) for f in self.files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{self.base.cache_dir}: no {kind} output for {len(missing)} of {len(self.files)} "
+                                    f"images (e.g. {missing[0]})")
+        self.cache = source.cache if cache is None else cache
+        self._decoded: dict[int, dict[str, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        record = self._decoded.get(index)
+        if record is not None:
+            return record
+        source = self.base.source
+        hr = degrade.mod_crop(source[index], self.scale)
+        teacher = teacher_cache.read_teacher_output(self.files[index])
+        if self.kind == "zoom_in":
+            image, expected, key = hr, (hr.shape[0] * self.scale, hr.shape[1] * self.scale, 3), "lr"
+        else:
+            relative = source.paths[index].relative_to(source.root).as_posix()
+            image = teacher_cache.zoom_out_image(hr, relative, scale=self.scale, degradation=self.degradation,
+                                                 quantize=self.quantize)
+            expected, key = image.shape, "hr"
+        if teacher.shape != expected:
+            raise ImageReadError(f"{self.files[index]}: {self.kind} teacher output is {teacher.shape[:2]}, expected "
+                                 f"{expected[:2]} for {source.paths[index]} (stale cache?)")
+        record = {key: image, "teacher": teacher}
+        if self.cache:
+            for value in record.values():
+                value.flags.writeable = False
+            self._decoded[index] = record
+        return record
+
+    def __repr__(self) -> str:
+        return (f"UpcycledSource(source={self.base.source!r}, cache_dir={str(self.base.cache_dir)!r}, "
+                f"kind={self.kind!r}, scale={self.scale}, cache={self.cache})")
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_decoded"] = {}
+        return state
+
+
+class UpcycleMixSource:
+    """A teacher cache's records with their upcycled versions: {"main": TeacherCacheSource record, "upcycled":
+    {kind: UpcycledSource record}} per image; CropAugmentDegradeDistill picks one of them per draw (its shares), so
+    every image serves every kind over an epoch in the proportions asked."""
+
+    def __init__(self, main: TeacherCacheSource, upcycled: dict[str, UpcycledSource]):
+        if any(len(u) != len(main) for u in upcycled.values()):
+            raise ValueError("upcycled sources must have one record per image of the main source")
+        self.main, self.upcycled = main, dict(upcycled)
+
+    def __len__(self) -> int:
+        return len(self.main)
+
+    def __getitem__(self, index: int) -> dict:
+        return {"main": self.main[index], "upcycled": {k: u[index] for k, u in self.upcycled.items()}}
+
+    def __repr__(self) -> str:
+        return f"UpcycleMixSource({self.main!r}, {', '.join(repr(u) for u in self.upcycled.values())})"
+
+
+def check_upcycle_shares(shares: dict[str, float] | None) -> dict[str, float]:
+    """{kind: share} with the zero shares dropped; ValueError for an unknown kind or shares outside [0, 1) in sum."""
+    shares = {k: float(v) for k, v in (shares or {}).items()}
+    teacher_cache.check_upcycle(shares)
+    if any(not v >= 0 for v in shares.values()) or not sum(shares.values()) < 1:
+        raise ValueError(f"upcycling shares must be >= 0 and sum below 1, got {shares}")
+    return {k: v for k, v in shares.items() if v > 0}
+
+
 class OfficialPairSource:
     """Official teacher outputs with their LR inputs and no ground truth: records {"lr", "teacher"}, float32.
 
@@ -366,19 +460,33 @@ def random_crop_augment_official(lr: np.ndarray, teacher: np.ndarray, rng: np.ra
 class CropAugmentDegradeDistill(grain.transforms.RandomMap):
     """grain transform for distillation: a record -> {"input", "target", "teacher", "target_weight", "teacher_weight"}.
 
-    Records: {"hr", "teacher"} (TeacherCacheSource: both weights 1; the two cropped and transformed by one draw, the
-    input made from the hr crop as in CropAugmentDegrade); a bare hr image (no teacher output: teacher zeros, weight
-    0); {"lr", "teacher"} (OfficialPairSource: input from the lr crop, target = teacher crop with weight 0).
+    Records: {"hr", "teacher"} (TeacherCacheSource, UpcycledSource "zoom_out": both weights 1; the two cropped and
+    transformed by one draw, the input made from the hr crop as in CropAugmentDegrade); a bare hr image (no teacher
+    output: teacher zeros, weight 0); {"lr", "teacher"} (OfficialPairSource, UpcycledSource "zoom_in": input from
+    the lr crop, target = teacher crop with weight 0); {"main", "upcycled"} (UpcycleMixSource): one of them, the
+    upcycled kind k with probability upcycle_shares[k], drawn before the crop.
     """
 
     def __init__(self, *, crop_size: int, scale: int, mode: str, quantize: bool = False,
-                 degradation: str = degrade.DEFAULT):
+                 degradation: str = degrade.DEFAULT, upcycle_shares: dict[str, float] | None = None):
         _check_crop_config(crop_size, scale, mode)
         degrade.get(degradation)
         self.crop_size, self.scale, self.mode, self.quantize = crop_size, scale, mode, quantize
         self.degradation = degradation
+        self.upcycle_shares = check_upcycle_shares(upcycle_shares)
 
     def random_map(self, element, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if isinstance(element, dict) and "upcycled" in element:
+            if set(element["upcycled"]) != set(self.upcycle_shares):
+                raise ValueError(f"record has upcycled kinds {sorted(element['upcycled'])}, the transform's shares "
+                                 f"are for {sorted(self.upcycle_shares)}")
+            u, chosen = float(rng.random()), element["main"]
+            for kind, share in self.upcycle_shares.items():
+                if u < share:
+                    chosen = element["upcycled"][kind]
+                    break
+                u -= share
+            element = chosen
         if isinstance(element, dict) and "lr" in element:
             lr, teacher = random_crop_augment_official(element["lr"], element["teacher"], rng,
                                                        crop_size=self.crop_size, scale=self.scale)
@@ -401,8 +509,9 @@ class CropAugmentDegradeDistill(grain.transforms.RandomMap):
                 "target_weight": np.float32(weights[0]), "teacher_weight": np.float32(weights[1])}
 
     def __repr__(self) -> str:
+        shares = f", upcycle_shares={self.upcycle_shares!r}" if self.upcycle_shares else ""
         return (f"CropAugmentDegradeDistill(crop_size={self.crop_size}, scale={self.scale}, mode={self.mode!r}, "
-                f"quantize={self.quantize}, degradation={self.degradation!r})")
+                f"quantize={self.quantize}, degradation={self.degradation!r}{shares})")
 
 
 class SkipUnreadable:
@@ -491,6 +600,7 @@ def make_train_loader(
     skip_unreadable: bool = True,
     degradation: str = degrade.DEFAULT,
     target_usm: float = 0.0,
+    upcycle_shares: dict[str, float] | None = None,
 ) -> grain.DataLoader:
     """A grain DataLoader of training batches {"input": [B, h, w, 3], "target": [B, crop, crop, 3]}, float32.
 
@@ -511,7 +621,9 @@ def make_train_loader(
     with teacher=True). official_pairs: extra records with a teacher output and no ground truth (target_weight 0),
     mixed into the same shuffled stream. Without either, batches are exactly {"input", "target"} as above.
     A teacher cache must have been made with the same degradation; official pairs (bicubic LR files) only with
-    "bicubic".
+    "bicubic". upcycle_shares: {kind: share} of upcycled records (UpcycledSource, from the teacher cache) in the
+    stream, e.g. {"zoom_in": 0.25, "zoom_out": 0.25}: each draw of an image takes that kind with that probability
+    (UpcycleMixSource; the rest are its ground-truth record).
 
     skip_unreadable: a record whose file cannot be decoded (image_io.ImageReadError: corrupt pixel data, a stale
     teacher output) is dropped with a warning naming the file, and the batch is filled from the next records; the
@@ -526,17 +638,25 @@ def make_train_loader(
     if worker_count < 0:
         raise ValueError(f"worker_count must be >= 0, got {worker_count}")
     distill = teacher_cache_dir is not None or official_pairs is not None
+    shares = check_upcycle_shares(upcycle_shares)
+    if shares and teacher_cache_dir is None:
+        raise ValueError("upcycle_shares need a teacher cache (teacher_cache_dir): the teacher labels those records")
     if distill and target_usm:
         raise ValueError("target_usm (a sharpened target) is not supported with a teacher: distil, or sharpen the "
                          "target, not both")
     transform = (CropAugmentDegradeDistill(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
-                                           degradation=degradation) if distill else
+                                           degradation=degradation, upcycle_shares=shares) if distill else
                  CropAugmentDegrade(crop_size=crop_size, scale=scale, mode=mode, quantize=quantize,
                                     degradation=degradation, target_usm=target_usm))
     _warn_small_images(source, crop_size)
     if distill:
         if teacher_cache_dir is not None:
-            source = TeacherCacheSource(source, teacher_cache_dir, scale=scale, degradation=degradation)
+            folder = source
+            source = TeacherCacheSource(folder, teacher_cache_dir, scale=scale, degradation=degradation)
+            if shares:
+                source = UpcycleMixSource(source, {
+                    kind: UpcycledSource(folder, teacher_cache_dir, kind, scale=scale, degradation=degradation)
+                    for kind in shares})
         if official_pairs is not None:
             if official_pairs.scale != scale:
                 raise ValueError(f"official pairs are x{official_pairs.scale}, the loader is x{scale}")

@@ -52,6 +52,13 @@ def distill_loss(pred: jax.Array, teacher_out: jax.Array, kind: str = "l1", *,
     return weighted_mean(per_sample_loss(pred, jax.lax.stop_gradient(teacher_out), kind), weights)
 
 
+def inversion_consistency_loss(pred_on_inverted: jax.Array, teacher_out: jax.Array, kind: str = "l1", *,
+                               weights: jax.Array | None = None) -> jax.Array:
+    """DUKD's label consistency under colour inversion: the student's output for 1 - x, inverted back, against the
+    teacher's output for x. pred_on_inverted = S(1 - input); same shapes and reduction as distill_loss."""
+    return distill_loss(1.0 - pred_on_inverted, teacher_out, kind, weights=weights)
+
+
 def batch_psnr_rgb(pred: jax.Array, target: jax.Array, weights: jax.Array | None = None) -> jax.Array:
     """PSNR (dB, peak 1) of the batch's mean squared error over RGB, pred clipped to [0, 1].
 

@@ -15,6 +15,16 @@ written before it was recorded, is a "bicubic" one). A cache whose manifest diff
 request is stale: its outputs are deleted and rebuilt. A matching one is resumed: outputs already written are kept
 (each file is written atomically, so an interrupted run leaves only whole files).
 
+Upcycled inputs (DUKD, "Data Upcycling Knowledge Distillation for Image Super-Resolution"): the teacher also labels
+inputs that have no ground truth, so the student sees more distinct inputs than the training images give.
+`upcycle=("zoom_in", "zoom_out")` adds, per image, in subfolders of the cache:
+- zoom_in/<name>: the teacher's output for the mod-cropped HR image itself taken as an lr (s times its size): the
+  student gets that image's own degradation-free input and learns the teacher's output (no ground truth);
+- zoom_out/<name>: the teacher's output for the lr degraded once more (`zoom_out_image` is the lr, made as the main
+  cache's, mod-cropped; its own lr is seeded by `degrade.image_seed(rel + "#zoom_out")`): the lr is the ground
+  truth there and the teacher's output the distillation target.
+The manifest lists the kinds it holds ("upcycle") and their entries; adding a kind to a cache keeps what it has.
+
 Official teacher outputs (`<name>_SwinIR.png` written by the official test script, with their LR inputs) are a second
 source of distillation targets with no ground truth: `find_official_pairs`. The ones in shared/data are benchmark
 images; folders named after a benchmark set are refused, so benchmark images never reach training.
@@ -50,6 +60,7 @@ _VERSION = 2  # 2: images smaller than a tile are padded up to it
 BENCHMARK_NAMES = ("set5", "set14", "b100", "bsd100", "bsds100", "urban100", "manga109")
 _BENCHMARK_RE = re.compile(r"(?<![a-z0-9])(" + "|".join(BENCHMARK_NAMES) + r")(?![a-z0-9])")
 OFFICIAL_SUFFIX = "_SwinIR"
+UPCYCLE_KINDS = ("zoom_in", "zoom_out")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -160,10 +171,38 @@ def _clear_outputs(cache_dir: pathlib.Path) -> None:
             path.rmdir()
 
 
+def check_upcycle(kinds: Iterable[str]) -> tuple[str, ...]:
+    """The upcycling kinds, validated, in UPCYCLE_KINDS order; ValueError naming an unknown one."""
+    kinds = tuple(kinds)
+    unknown = [k for k in kinds if k not in UPCYCLE_KINDS]
+    if unknown:
+        raise ValueError(f"unknown upcycling kind {unknown[0]!r}; valid kinds: {', '.join(UPCYCLE_KINDS)}")
+    return tuple(k for k in UPCYCLE_KINDS if k in kinds)
+
+
+def lr_image(hr: np.ndarray, relative_path: str, *, scale: int, degradation: str = degrade.DEFAULT,
+             quantize: bool = False) -> np.ndarray:
+    """The lr the main cache's teacher sees for a mod-cropped training image (its path relative to the root)."""
+    return degrade.pair(degradation, hr, scale, "sr", quantize=quantize, seed=degrade.image_seed(relative_path))[0]
+
+
+def zoom_out_image(hr: np.ndarray, relative_path: str, *, scale: int, degradation: str = degrade.DEFAULT,
+                   quantize: bool = False) -> np.ndarray:
+    """The ground truth of a zoom-out record: the image's lr (`lr_image`), mod-cropped to the scale."""
+    return degrade.mod_crop(lr_image(hr, relative_path, scale=scale, degradation=degradation, quantize=quantize),
+                            scale)
+
+
+def zoom_out_seed_name(relative_path: str) -> str:
+    """The name whose `degrade.image_seed` seeds the zoom-out image's own degradation (random degradations)."""
+    return f"{relative_path}#zoom_out"
+
+
 def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache_dir: str | os.PathLike, *,
                         scale: int, mode: str = "sr", root: str | os.PathLike | None = None,
                         self_ensemble: bool = True, tile: int | None = None, overlap: int = 32,
-                        quantize: bool = False, degradation: str = degrade.DEFAULT, progress: bool = True) -> dict:
+                        quantize: bool = False, degradation: str = degrade.DEFAULT, progress: bool = True,
+                        upcycle: Iterable[str] = ()) -> dict:
     """Writes the teacher's output for every image to `cache_dir` (resumable), returns the manifest.
 
     teacher: a `jaxsharp.teacher.Teacher` (any object with .config.upscale, .params, __call__(x, tile=, overlap=)).
@@ -175,7 +214,10 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
       image shape and orientation). quantize: round the teacher's lr input to uint8 levels (degrade.bicubic_pair).
     degradation: a `degrade.DEGRADATIONS` name, recorded; a cache made with another is stale and rebuilt. Each
       image's randomness (if any) is seeded by `degrade.image_seed` of its relative path.
+    upcycle: also cache these upcycled kinds (UPCYCLE_KINDS; see the module docstring). Kinds already in the
+      cache stay listed, so one cache serves runs with and without upcycling.
     """
+    upcycle = check_upcycle(upcycle)
     if mode not in degrade.MODES:
         raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(degrade.MODES)}")
     degrade.get(degradation)
@@ -204,6 +246,7 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
            "self_ensemble": bool(self_ensemble), "tile": tile, "overlap": overlap if tile else None,
            "quantize": bool(quantize), "degradation": degradation}
     key = json.loads(json.dumps(key))  # as the manifest will read back (tuples become lists)
+    kept: tuple[str, ...] = ()
     if cache_dir.exists() and any(cache_dir.iterdir()):
         old = read_manifest(cache_dir)  # refuses a non-empty folder that is not a cache: nothing there is deleted
         old.setdefault("degradation", degrade.DEFAULT)  # written before the key existed: bicubic, still valid
@@ -212,8 +255,12 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
             warnings.warn(f"teacher cache {cache_dir} is stale ({', '.join(changed)} changed): rebuilding it",
                           stacklevel=2)
             _clear_outputs(cache_dir)
+        else:
+            kept = tuple(old.get("upcycle", ()))
+    upcycle_all = check_upcycle(set(upcycle) | set(kept))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {**key, "complete": False, "entries": {}}
+    manifest = {**key, "upcycle": list(upcycle_all), "complete": False, "entries": {},
+                "upcycled_entries": {kind: {} for kind in upcycle_all}}
     atomic.write_json(cache_dir / MANIFEST, manifest, sort_keys=True)  # first: a crash from here on resumes under this identity
 
     def run_teacher(x):
@@ -229,19 +276,29 @@ def build_teacher_cache(teacher, image_paths: Iterable[str | os.PathLike], cache
         s = teacher_scale
         return teacher(x, tile=tile, overlap=overlap)[:, : h * s, : w * s]
 
+    def label(lr: np.ndarray, expected: tuple[int, ...], path: pathlib.Path, out_path: pathlib.Path) -> None:
+        x = jnp.asarray(lr[None], jnp.float32)
+        out = _self_ensemble(run_teacher, x) if self_ensemble else run_teacher(x)
+        out = np.clip(np.asarray(out, np.float32)[0], 0.0, 1.0)
+        if out.shape != expected:
+            raise ValueError(f"{path}: teacher output {out.shape}, expected {expected}")
+        write_image(out_path, out, bits=16)
+
     for path, rel, name in tqdm(todo, desc=f"teacher cache {cache_dir.name}", unit="img", disable=not progress):
-        out_path = cache_dir / name
-        if not out_path.is_file():
+        files = {"": cache_dir / name, **{kind: cache_dir / kind / name for kind in upcycle_all}}
+        if not all(f.is_file() for f in files.values()):
             hr = degrade.mod_crop(read_image_rgb(path), teacher_scale)
-            lr, _ = degrade.pair(degradation, hr, teacher_scale, "sr", quantize=quantize,
-                                 seed=degrade.image_seed(rel))
-            x = jnp.asarray(lr[None], jnp.float32)
-            out = _self_ensemble(run_teacher, x) if self_ensemble else run_teacher(x)
-            out = np.clip(np.asarray(out, np.float32)[0], 0.0, 1.0)
-            if out.shape != hr.shape:
-                raise ValueError(f"{path}: teacher output {out.shape} does not match the mod-cropped image {hr.shape}")
-            write_image(out_path, out, bits=16)
+            options = dict(scale=teacher_scale, degradation=degradation, quantize=quantize)
+            if not files[""].is_file():
+                label(lr_image(hr, rel, **options), hr.shape, path, files[""])
+            if "zoom_in" in files and not files["zoom_in"].is_file():
+                label(hr, (hr.shape[0] * teacher_scale, hr.shape[1] * teacher_scale, 3), path, files["zoom_in"])
+            if "zoom_out" in files and not files["zoom_out"].is_file():
+                small = zoom_out_image(hr, rel, **options)
+                label(lr_image(small, zoom_out_seed_name(rel), **options), small.shape, path, files["zoom_out"])
         manifest["entries"][rel] = name
+        for kind in upcycle_all:
+            manifest["upcycled_entries"][kind][rel] = name
     manifest["complete"] = True
     atomic.write_json(cache_dir / MANIFEST, manifest, sort_keys=True)
     return manifest

@@ -224,6 +224,7 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
     options.setdefault("tile", int(config.loss.get("teacher_tile", 0)) or None)
     options.setdefault("overlap", int(config.loss.get("teacher_overlap", 16)))
     options.setdefault("degradation", config.data.get("degradation", "bicubic"))
+    options.setdefault("upcycle", tuple(upcycle_shares(config)))
     source = source if source is not None else train_source(config)
     if not hasattr(source, "paths"):
         raise ValueError(f"a teacher cache needs image files; data.source {config.data.get('source', 'folders')!r} "
@@ -233,14 +234,27 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
                                              mode=config.data.mode, root=source.root, **options)
 
 
+def upcycle_shares(config: ml_collections.ConfigDict) -> dict[str, float]:
+    """data.upcycle's non-zero shares, {kind: share} (none in configs written before the field)."""
+    upcycle = config.data.get("upcycle") or {}
+    return {kind: float(share) for kind, share in dict(upcycle).items() if share}
+
+
 def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
     loss = config.loss
+
+    consistency = float(loss.get("consistency_lambda", 0.0))
 
     def loss_fn(model, batch, key):
         del key  # no stochastic layer in today's models
         pred = forward(model, batch["input"])
         value, aux = losses.student_loss(pred, batch, pixel_kind=loss.pixel_kind, distill_kind=loss.distill_kind,
                                          distill_lambda=loss.distill_lambda)
+        if consistency:
+            term = losses.inversion_consistency_loss(forward(model, 1.0 - batch["input"]), batch["teacher"],
+                                                     loss.distill_kind, weights=batch.get("teacher_weight"))
+            value = value + consistency * term
+            aux = {**aux, "consistency_loss": term, "loss": value}
         return value, (pred, aux)
 
     return loss_fn
@@ -367,6 +381,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if _field(config, "data.target_usm", 0.0) > 0 and config.loss.distill_lambda > 0:
         raise ValueError("data.target_usm > 0 (a sharpened target) is not supported with distillation "
                          "(loss.distill_lambda > 0)")
+    _at_least(config, "loss.consistency_lambda", 0)
+    try:
+        data.check_upcycle_shares(dict(config.data.get("upcycle") or {}))
+    except ValueError as e:
+        raise ValueError(f"data.upcycle: {e}") from None
+    if (upcycle_shares(config) or _field(config, "loss.consistency_lambda", 0.0) > 0) and \
+            not config.loss.distill_lambda > 0:
+        raise ValueError("data.upcycle and loss.consistency_lambda need a teacher: set loss.distill_lambda > 0")
     if config.loss.distill_lambda > 0 and not (config.loss.teacher or config.loss.teacher_cache_dir):
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir; "
                          "or set loss.distill_lambda = 0")
@@ -418,7 +440,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
         source, crop_size=config.data.crop_size, scale=config.data.scale, mode=config.data.mode,
         batch_size=mesh_lib.per_process_batch_size(config.data.batch_size, mesh), seed=config.data.seed,
         worker_count=config.data.worker_count, teacher_cache_dir=cache_dir,
-        degradation=config.data.get("degradation", "bicubic"), target_usm=config.data.get("target_usm", 0.0))
+        degradation=config.data.get("degradation", "bicubic"), target_usm=config.data.get("target_usm", 0.0),
+        upcycle_shares=upcycle_shares(config) if cache_dir is not None else None)
     data_iter = iter(loader)
 
     manager = checkpoint.train_checkpoint_manager(workdir / "checkpoints", max_to_keep=config.keep_checkpoints)

@@ -82,3 +82,20 @@ def test_psnr_is_nan_without_any_ground_truth_and_the_loss_stays_finite():
     loss, metrics = jax.jit(lambda p, b: losses.student_loss(p, b, distill_lambda=1.0))(target + 0.1, batch)
     assert np.isnan(float(metrics["psnr_rgb"]))
     assert float(loss) == pytest.approx(0.1, abs=1e-6)
+
+
+def test_inversion_consistency_is_zero_for_an_inversion_equivariant_student_and_l1_otherwise():
+    rng = np.random.default_rng(3)
+    teacher = jnp.asarray(rng.uniform(0, 1, (2, 4, 4, 3)), jnp.float32)
+    # A student whose output for 1 - x is 1 - T(x) agrees with the teacher under the inversion: no loss.
+    assert float(losses.inversion_consistency_loss(1.0 - teacher, teacher)) == pytest.approx(0.0, abs=1e-7)
+    # S(1 - x) = 1 - T(x) - d: inverted back it is T(x) + d, an L1 of |d| per pixel (MSE d^2).
+    assert float(losses.inversion_consistency_loss(1.0 - teacher - 0.1, teacher)) == pytest.approx(0.1, abs=1e-6)
+    assert float(losses.inversion_consistency_loss(1.0 - teacher - 0.1, teacher, "mse")) == pytest.approx(
+        0.01, abs=1e-6)
+    # Weighted like the distillation term: a sample without a teacher output adds nothing.
+    pred = jnp.concatenate([1.0 - teacher[:1], 1.0 - teacher[1:] - 0.3])
+    assert float(losses.inversion_consistency_loss(pred, teacher, weights=jnp.array([1.0, 0.0]))) == pytest.approx(
+        0.0, abs=1e-7)
+    grad = jax.grad(lambda t: losses.inversion_consistency_loss(pred, t))(teacher)
+    assert not np.any(np.asarray(grad))  # the teacher is data

@@ -337,3 +337,91 @@ def test_official_pairs_join_only_a_bicubic_loader(tmp_path, toy_degradation):
         data.make_train_loader(data.ImageFolderSource(images), crop_size=16, scale=2, mode="sr", batch_size=1,
                                seed=1, official_pairs=data.OfficialPairSource(outputs, lrs, scale=2),
                                degradation=toy_degradation)
+
+
+# --- upcycled records (DUKD zoom-in / zoom-out) -------------------------------------------------------------------
+
+def _nearest2(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.repeat(np.repeat(x, 2, 0), 2, 1), 0, 1)
+
+
+def test_upcycled_outputs_are_the_teacher_on_the_image_itself_and_on_its_lr_degraded_again(tmp_path):
+    images = tmp_path / "images"
+    sizes = {"a.png": (12, 16), "b.png": (14, 10)}
+    for i, (name, shape) in enumerate(sizes.items()):
+        _save_rgb(images / name, _noise((*shape, 3), i))
+    paths, cache, teacher = sorted(images.iterdir()), tmp_path / "cache", NearestTeacher()
+    manifest = teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, progress=False,
+                                                 upcycle=("zoom_out", "zoom_in"))
+    assert manifest["upcycle"] == ["zoom_in", "zoom_out"] and teacher.calls == 2 * 3 * 8
+    assert manifest["upcycled_entries"]["zoom_in"] == {"a.png": "a.png", "b.png": "b.png"}
+    tol = 0.5 / 65535 + 1e-6
+    for path in paths:
+        hr = np.asarray(Image.open(path), np.float32) / 255
+        # zoom-in: the HR image itself is the teacher's input (nearest x2 is exact under the self-ensemble)
+        np.testing.assert_allclose(teacher_cache.read_teacher_output(cache / "zoom_in" / path.name), _nearest2(hr),
+                                   atol=tol)
+        # zoom-out: its ground truth is the image's bicubic lr; the teacher saw that lr's own bicubic lr
+        small = teacher_cache.zoom_out_image(hr, path.name, scale=2)
+        np.testing.assert_array_equal(small, degrade.mod_crop(degrade.bicubic_pair(hr, 2, "sr")[0], 2))
+        np.testing.assert_allclose(teacher_cache.read_teacher_output(cache / "zoom_out" / path.name),
+                                   _nearest2(degrade.bicubic_pair(small, 2, "sr")[0]), atol=tol)
+
+    # A later build that asks for no upcycling keeps the kinds and recomputes nothing.
+    again = teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, progress=False)
+    assert again["upcycle"] == ["zoom_in", "zoom_out"] and teacher.calls == 48
+    with pytest.raises(ValueError, match="unknown upcycling kind 'zoom_sideways'"):
+        teacher_cache.build_teacher_cache(teacher, paths, cache, root=images, scale=2, upcycle=("zoom_sideways",))
+
+
+def test_loader_draws_upcycled_records_in_their_shares_with_their_own_targets(tmp_path):
+    images = tmp_path / "images"
+    for i in range(3):
+        _save_rgb(images / f"{i}.png", _noise((24, 24, 3), 20 + i))
+    source = data.ImageFolderSource(images, cache=True)
+    cache = tmp_path / "cache"
+    teacher_cache.build_teacher_cache(NearestTeacher(), source.paths, cache, root=images, scale=2, progress=False,
+                                      upcycle=("zoom_in", "zoom_out"))
+    hrs = [np.asarray(Image.open(p), np.float32) / 255 for p in source.paths]
+    smalls = [teacher_cache.zoom_out_image(hr, p.name, scale=2) for hr, p in zip(hrs, source.paths)]
+    outs = [teacher_cache.read_teacher_output(cache / "zoom_out" / p.name) for p in source.paths]
+    loader = data.make_train_loader(source, crop_size=8, scale=2, mode="sharpen", batch_size=8, seed=5,
+                                    teacher_cache_dir=cache, upcycle_shares={"zoom_in": 0.25, "zoom_out": 0.25})
+    counts = {"zoom_in": 0, "zoom_out": 0, "main": 0}
+    for batch in _take(loader, 30):
+        for inp, target, teacher, tw in zip(batch["input"], batch["target"], batch["teacher"],
+                                            batch["target_weight"]):
+            if tw == 0:  # zoom-in: an HR crop is the lr, the teacher's output its target
+                counts["zoom_in"] += 1
+                lr = teacher[::2, ::2]
+                assert any(_is_dihedral_window(lr, hr) for hr in hrs)
+                np.testing.assert_allclose(teacher, _nearest2(lr), atol=1e-4)
+                np.testing.assert_allclose(inp, np.clip(degrade.imresize_np(lr, 2.0), 0, 1), atol=1e-6)
+            elif any(_is_dihedral_window(target, s) for s in smalls):  # zoom-out: the lr is the ground truth
+                counts["zoom_out"] += 1
+                assert any(_is_dihedral_window(teacher, o) for o in outs)
+                np.testing.assert_array_equal(inp, degrade.bicubic_pair(target, 2, "sharpen")[0])
+            else:
+                counts["main"] += 1
+                assert any(_is_dihedral_window(target, hr) for hr in hrs)
+    # 240 draws at 1/4, 1/4, 1/2: each count within 4 binomial standard deviations
+    for kind, p in (("zoom_in", 0.25), ("zoom_out", 0.25), ("main", 0.5)):
+        assert abs(counts[kind] - 240 * p) < 4 * np.sqrt(240 * p * (1 - p)), counts
+
+
+def test_upcycled_shares_need_a_cache_that_holds_them(tmp_path):
+    images = tmp_path / "images"
+    _save_rgb(images / "a.png", _noise((16, 16, 3), 1))
+    source, cache = data.ImageFolderSource(images), tmp_path / "cache"
+    teacher_cache.build_teacher_cache(NearestTeacher(), source.paths, cache, root=images, scale=2, progress=False,
+                                      upcycle=("zoom_out",))
+    kwargs = dict(crop_size=8, scale=2, mode="sr", batch_size=1, seed=0)
+    with pytest.raises(ValueError, match="has no zoom_in outputs"):
+        data.make_train_loader(source, teacher_cache_dir=cache, upcycle_shares={"zoom_in": 0.2}, **kwargs)
+    with pytest.raises(ValueError, match="need a teacher cache"):
+        data.make_train_loader(source, upcycle_shares={"zoom_out": 0.2}, **kwargs)
+    with pytest.raises(ValueError, match="sum below 1"):
+        data.make_train_loader(source, teacher_cache_dir=cache, upcycle_shares={"zoom_out": 1.0}, **kwargs)
+    (cache / "zoom_out" / "a.png").unlink()
+    with pytest.raises(FileNotFoundError, match="no zoom_out output for 1 of 1"):
+        data.make_train_loader(source, teacher_cache_dir=cache, upcycle_shares={"zoom_out": 0.2}, **kwargs)

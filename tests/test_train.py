@@ -196,6 +196,35 @@ def test_kill9_then_same_command_resumes_exactly(tmp_path, overrides, reference_
     assert rows[("train", "loss")][1] == plot_training.read_metrics(ref_workdir / "metrics.csv")[("train", "loss")][1]
 
 
+def test_cli_distillation_with_upcycled_records_and_inversion_consistency(tmp_path, overrides):
+    # An untrained student directory is the teacher (cheap); the trainer builds its cache with the upcycled kinds the
+    # config asks for and logs the consistency term.
+    from flax import nnx
+
+    config = student.StudentConfig.from_size("tiny", scale=2, mode="sharpen")
+    student.save(tmp_path / "teacher", student.build(config, rngs=nnx.Rngs(1)), config)
+    workdir = tmp_path / "run"
+    proc = _train_cli(workdir, {**overrides, "steps": 2, "loss.distill_lambda": 1.0,
+                                "loss.teacher": str(tmp_path / "teacher"), "loss.consistency_lambda": 0.5,
+                                "data.upcycle.zoom_in": 0.3, "data.upcycle.zoom_out": 0.3})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cache = workdir / "teacher_cache"
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert manifest["upcycle"] == ["zoom_in", "zoom_out"] and manifest["complete"]
+    for kind in ("", "zoom_in", "zoom_out"):
+        assert len(list((cache / kind).glob("*.png"))) == 4, kind
+    rows = plot_training.read_metrics(workdir / "metrics.csv")
+    for name in ("loss", "distill_loss", "consistency_loss"):
+        assert np.isfinite(rows[("train", name)][1][0]), name
+
+    # Upcycling and the consistency term need a teacher: refused before any work, naming the field.
+    for field, value in (("data.upcycle.zoom_in", 0.3), ("loss.consistency_lambda", 0.5)):
+        proc = _train_cli(tmp_path / "refused", {**overrides, field: value, "loss.distill_lambda": 0.0})
+        assert proc.returncode != 0 and "need a teacher" in proc.stderr, proc.stderr[-2000:]
+    proc = _train_cli(tmp_path / "refused", {**overrides, "data.upcycle.zoom_out": 0.7, "data.upcycle.zoom_in": 0.4})
+    assert proc.returncode != 0 and "data.upcycle" in proc.stderr and "sum below 1" in proc.stderr
+
+
 def test_student_directory_serves_as_teacher(tmp_path):
     # An untrained sharpen student is the identity on its blurry input, so as a teacher of the lr image it must give
     # MATLAB bicubic x2 of the lr, clipped: what degrade.bicubic_pair makes the blurry training input from.

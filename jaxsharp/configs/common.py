@@ -56,6 +56,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.source = "folders"  # where training images come from: "folders" = the image files of data.train_dirs
     c.data.degradation = "bicubic"  # how (input, target) pairs are made: "bicubic" = degrade.bicubic_pair
     c.data.target_usm = 0.0  # > 0: Real-ESRGAN's unsharp-masked target of this weight (its gt_usm) instead of the clean
+    # Distillation only: DUKD's upcycled records (teacher_cache.UPCYCLE_KINDS) as shares of the draws, labelled by
+    # the teacher and built into its cache: zoom_in (the HR image as an input, no ground truth), zoom_out (the lr
+    # as the ground truth of its own degradation). 0 = none; the shares sum below 1.
+    c.data.upcycle = ml_collections.ConfigDict({"zoom_in": 0.0, "zoom_out": 0.0})
     c.data.cache_images = True  # decode each file once per process (~450 MB as float32)
     c.data.crop_size = 96  # HR crop, pixels
     c.data.scale = 2
@@ -81,6 +85,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.loss.pixel_kind = "l1"  # against the ground truth
     c.loss.distill_kind = "l1"  # against the teacher's output
     c.loss.distill_lambda = 1.0  # 0: no distillation (no teacher needed)
+    # Label consistency under colour inversion (DUKD): + lambda * |1 - S(1 - x) - T(x)|, a second student forward
+    # per step on the inverted inputs, against the same teacher outputs (needs distillation)
+    c.loss.consistency_lambda = 0.0
     # Teacher weights for building the cache: a ported / exported SwinIR directory, a .pth or .npz (teacher.load),
     # or a student-format directory. Relative to the repository.
     c.loss.teacher = "runs/teacher_swinir_s_x2/export"
