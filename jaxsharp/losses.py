@@ -59,6 +59,30 @@ def inversion_consistency_loss(pred_on_inverted: jax.Array, teacher_out: jax.Arr
     return distill_loss(1.0 - pred_on_inverted, teacher_out, kind, weights=weights)
 
 
+def spatial_affinity(features: jax.Array, pool: int = 1) -> jax.Array:
+    """FAKD's spatial affinity: [B, H, W, C] -> [B, N, N], N = (H / pool) * (W / pool), the cosine similarity of
+    every pair of positions' feature vectors after `pool` x `pool` average pooling. Independent of C, so a student
+    and a teacher of different widths compare directly."""
+    b, h, w, c = features.shape
+    if h % pool or w % pool:
+        raise ValueError(f"feature map {h}x{w} is not a multiple of the pooling {pool}")
+    f = features.reshape(b, h // pool, pool, w // pool, pool, c).mean(axis=(2, 4)).reshape(b, -1, c)
+    f = f / jnp.sqrt(jnp.sum(f * f, axis=-1, keepdims=True) + 1e-12)
+    return jnp.einsum("bnc,bmc->bnm", f, f)
+
+
+def feature_affinity_loss(student_features: jax.Array, teacher_features: jax.Array, *, pool: int = 1,
+                          weights: jax.Array | None = None) -> jax.Array:
+    """FAKD (He et al. 2020): mean |A_student - A_teacher| of the spatial affinities (`spatial_affinity`), per
+    sample, then weighted over the batch; the teacher's features get no gradient."""
+    if student_features.shape[:3] != teacher_features.shape[:3]:
+        raise ValueError(f"student features {student_features.shape} and teacher features "
+                         f"{teacher_features.shape} differ in batch or spatial size")
+    a_s = spatial_affinity(student_features, pool)
+    a_t = spatial_affinity(jax.lax.stop_gradient(teacher_features), pool)
+    return weighted_mean(jnp.mean(jnp.abs(a_s - a_t), axis=(1, 2)), weights)
+
+
 def batch_psnr_rgb(pred: jax.Array, target: jax.Array, weights: jax.Array | None = None) -> jax.Array:
     """PSNR (dB, peak 1) of the batch's mean squared error over RGB, pred clipped to [0, 1].
 

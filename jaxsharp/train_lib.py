@@ -240,16 +240,45 @@ def upcycle_shares(config: ml_collections.ConfigDict) -> dict[str, float]:
     return {kind: float(share) for kind, share in dict(upcycle).items() if share}
 
 
+def load_feature_teacher(config: ml_collections.ConfigDict):
+    """loss.teacher as the frozen network of feature distillation: a student-format model (it has feature maps to
+    compare) of the run's scale and mode; ValueError naming the weights otherwise."""
+    if not config.loss.teacher:
+        raise ValueError("loss.feature_lambda > 0 needs loss.teacher (a student-format model to take features from)")
+    path = paths.repo_path(config.loss.teacher)
+    model = models.load_path(path)
+    module = nnx.merge(model.graphdef, model.params)
+    if model.role != "student" or not hasattr(module, "with_features"):
+        raise ValueError(f"{path}: feature distillation needs a student-format teacher (with feature maps), got a "
+                         f"{model.role} ({type(module).__name__})")
+    if (model.scale, model.mode) != (config.data.scale, config.data.mode):
+        raise ValueError(f"{path}: the feature teacher is x{model.scale} {model.mode}, the run is "
+                         f"x{config.data.scale} {config.data.mode}")
+    return model
+
+
 def make_loss_fn(config: ml_collections.ConfigDict, forward) -> steps.LossFn:
     loss = config.loss
 
     consistency = float(loss.get("consistency_lambda", 0.0))
+    feature = float(loss.get("feature_lambda", 0.0))
+    teacher = load_feature_teacher(config) if feature else None
 
     def loss_fn(model, batch, key):
         del key  # no stochastic layer in today's models
-        pred = forward(model, batch["input"])
+        if feature:
+            pred, student_features = model.with_features(batch["input"])
+        else:
+            pred = forward(model, batch["input"])
         value, aux = losses.student_loss(pred, batch, pixel_kind=loss.pixel_kind, distill_kind=loss.distill_kind,
                                          distill_lambda=loss.distill_lambda)
+        if feature:
+            # The teacher's parameters are constants of the step: no gradient, no optimizer state, no checkpoint.
+            _, teacher_features = nnx.merge(teacher.graphdef, teacher.params).with_features(batch["input"])
+            term = losses.feature_affinity_loss(student_features, teacher_features,
+                                                pool=int(loss.get("feature_pool", 1)))
+            value = value + feature * term
+            aux = {**aux, "feature_loss": term, "loss": value}
         if consistency:
             term = losses.inversion_consistency_loss(forward(model, 1.0 - batch["input"]), batch["teacher"],
                                                      loss.distill_kind, weights=batch.get("teacher_weight"))
@@ -382,6 +411,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ValueError("data.target_usm > 0 (a sharpened target) is not supported with distillation "
                          "(loss.distill_lambda > 0)")
     _at_least(config, "loss.consistency_lambda", 0)
+    _at_least(config, "loss.feature_lambda", 0)
+    _at_least(config, "loss.feature_pool", 1)
     try:
         data.check_upcycle_shares(dict(config.data.get("upcycle") or {}))
     except ValueError as e:
@@ -389,6 +420,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if (upcycle_shares(config) or _field(config, "loss.consistency_lambda", 0.0) > 0) and \
             not config.loss.distill_lambda > 0:
         raise ValueError("data.upcycle and loss.consistency_lambda need a teacher: set loss.distill_lambda > 0")
+    if _field(config, "loss.feature_lambda", 0.0) > 0 and not config.loss.teacher:
+        raise ValueError("loss.feature_lambda > 0 needs loss.teacher (a student-format model to take features from)")
     if config.loss.distill_lambda > 0 and not (config.loss.teacher or config.loss.teacher_cache_dir):
         raise ValueError("loss.distill_lambda > 0 needs loss.teacher (weights) or loss.teacher_cache_dir; "
                          "or set loss.distill_lambda = 0")

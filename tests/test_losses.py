@@ -99,3 +99,29 @@ def test_inversion_consistency_is_zero_for_an_inversion_equivariant_student_and_
         0.0, abs=1e-7)
     grad = jax.grad(lambda t: losses.inversion_consistency_loss(pred, t))(teacher)
     assert not np.any(np.asarray(grad))  # the teacher is data
+
+
+def test_spatial_affinity_closed_forms_and_fakd_ignores_width_and_per_position_scale():
+    # Every position the same vector: all cosines 1. One-hot positions: the identity.
+    same = jnp.ones((1, 2, 2, 3))
+    np.testing.assert_allclose(np.asarray(losses.spatial_affinity(same)), np.ones((1, 4, 4)), atol=1e-6)
+    onehot = jnp.eye(4).reshape(1, 2, 2, 4)
+    np.testing.assert_allclose(np.asarray(losses.spatial_affinity(onehot)), np.eye(4)[None], atol=1e-6)
+    # Pooling 2x2 averages the four positions into one: a 1x1 affinity of 1.
+    assert losses.spatial_affinity(onehot, pool=2).shape == (1, 1, 1)
+
+    rng = np.random.default_rng(0)
+    student = jnp.asarray(rng.normal(size=(2, 4, 4, 5)), jnp.float32)
+    # A teacher with more channels (zeros appended) and each position scaled by its own positive factor has the
+    # same affinity: the loss is zero, whatever the widths.
+    scale = jnp.asarray(rng.uniform(0.5, 2.0, (2, 4, 4, 1)), jnp.float32)
+    teacher = jnp.concatenate([student * scale, jnp.zeros((2, 4, 4, 3))], axis=-1)
+    assert float(losses.feature_affinity_loss(student, teacher)) == pytest.approx(0.0, abs=1e-6)
+    other = jnp.asarray(rng.normal(size=(2, 4, 4, 8)), jnp.float32)
+    value = float(losses.feature_affinity_loss(student, other))
+    expected = np.mean(np.abs(np.asarray(losses.spatial_affinity(student) - losses.spatial_affinity(other))))
+    assert value == pytest.approx(expected, rel=1e-6) and value > 0.05
+    grad = jax.grad(lambda t: losses.feature_affinity_loss(student, t))(other)
+    assert not np.any(np.asarray(grad))
+    with pytest.raises(ValueError, match="differ in batch or spatial size"):
+        losses.feature_affinity_loss(student, other[:, :2])

@@ -115,6 +115,16 @@ def test_untrained_sharpen_student_returns_its_input_exactly():
     np.testing.assert_array_equal(np.asarray(model(jnp.asarray(x))), x)
 
 
+def test_with_features_gives_the_output_and_the_last_hidden_map():
+    config = student.StudentConfig.from_size("tiny", scale=2, mode="sharpen")
+    model = Student(config, rngs=nnx.Rngs(3))
+    model.tail.kernel[...] = jax.random.normal(jax.random.key(0), model.tail.kernel[...].shape) * 0.1
+    x = jnp.asarray(np.random.default_rng(1).random((2, 8, 12, 3), dtype=np.float32))
+    out, features = model.with_features(x)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(model(x)))
+    assert features.shape == (2, 4, 6, config.channels) and float(jnp.min(features)) >= 0  # after a ReLU
+
+
 def test_untrained_sr_student_returns_matlab_bicubic():
     config = student.StudentConfig.from_size("tiny", scale=3, mode="sr")
     model = student.build(config, rngs=nnx.Rngs(0))

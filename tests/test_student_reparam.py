@@ -148,6 +148,12 @@ def test_network_collapsed_forward_and_gradients_equal_the_expanded(overrides):
     ((_, y_collapsed), g_collapsed), ((_, y_expanded), g_expanded) = both(params)
     _close(y_collapsed, y_expanded)
     _close(collapse_student(model)(x), y_expanded)  # the deployed module, run eagerly
+    # Feature distillation's view: the same output, and the same tail-input features from both forms.
+    out, features = model.with_features(x)
+    _close(out, y_expanded)
+    _close(collapse_student(model).with_features(x)[1], features)
+    side = hw if config.mode == "sr" else (hw[0] // b, hw[1] // b)
+    assert features.shape == (2, *side, config.channels)
     flat_c, flat_e = nnx.to_flat_state(g_collapsed), nnx.to_flat_state(g_expanded)
     assert [path for path, _ in flat_c] == [path for path, _ in flat_e] == [path for path, _ in
                                                                               nnx.to_flat_state(params)]

@@ -225,6 +225,24 @@ def test_cli_distillation_with_upcycled_records_and_inversion_consistency(tmp_pa
     assert proc.returncode != 0 and "data.upcycle" in proc.stderr and "sum below 1" in proc.stderr
 
 
+def test_cli_feature_distillation_runs_the_frozen_teacher_and_refuses_one_of_another_mode(tmp_path, overrides):
+    from flax import nnx
+
+    for mode in ("sharpen", "sr"):
+        config = student.StudentConfig.from_size("tiny", scale=2, mode=mode)
+        student.save(tmp_path / mode, student.build(config, rngs=nnx.Rngs(1)), config)
+    workdir = tmp_path / "run"
+    proc = _train_cli(workdir, {**overrides, "steps": 2, "loss.feature_lambda": 1.0, "loss.feature_pool": 2,
+                                "loss.teacher": str(tmp_path / "sharpen")})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = plot_training.read_metrics(workdir / "metrics.csv")
+    assert np.isfinite(rows[("train", "feature_loss")][1][0])
+    assert not (workdir / "teacher_cache").exists()  # features only: no outputs cached
+    proc = _train_cli(tmp_path / "refused", {**overrides, "loss.feature_lambda": 1.0,
+                                             "loss.teacher": str(tmp_path / "sr")})
+    assert proc.returncode != 0 and "the feature teacher is x2 sr, the run is x2 sharpen" in proc.stderr
+
+
 def test_student_directory_serves_as_teacher(tmp_path):
     # An untrained sharpen student is the identity on its blurry input, so as a teacher of the lr image it must give
     # MATLAB bicubic x2 of the lr, clipped: what degrade.bicubic_pair makes the blurry training input from.

@@ -88,6 +88,11 @@ def get_config() -> ml_collections.ConfigDict:
     # Label consistency under colour inversion (DUKD): + lambda * |1 - S(1 - x) - T(x)|, a second student forward
     # per step on the inverted inputs, against the same teacher outputs (needs distillation)
     c.loss.consistency_lambda = 0.0
+    # Feature distillation (FAKD): + lambda * |A_S - A_T| of the spatial affinities of the last hidden feature maps,
+    # the teacher (loss.teacher, a student-format model of the same scale and mode) run on each batch, frozen;
+    # feature_pool averages positions first (64-px crops at block 2: 32x32 -> 16x16 positions with 2)
+    c.loss.feature_lambda = 0.0
+    c.loss.feature_pool = 2
     # Teacher weights for building the cache: a ported / exported SwinIR directory, a .pth or .npz (teacher.load),
     # or a student-format directory. Relative to the repository.
     c.loss.teacher = "runs/teacher_swinir_s_x2/export"

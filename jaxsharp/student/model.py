@@ -45,6 +45,10 @@ class Student(nnx.Module):
 
         The output is not clipped: the loss sees the raw values, callers clip for display or saving.
         """
+        return self.with_features(x)[0]
+
+    def with_features(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(output as __call__, the last hidden feature map [B, H/s, W/s, channels]): feature distillation's view."""
         cfg = self.config
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ValueError(f"student input must be [B, H, W, 3], got shape {tuple(x.shape)}")
@@ -55,7 +59,7 @@ class Student(nnx.Module):
         h = jax.nn.relu(self.head(features))
         for conv in self.body:
             h = jax.nn.relu(conv(h))
-        return residual + pixel_shuffle(self.tail(h), cfg.out_block)
+        return residual + pixel_shuffle(self.tail(h), cfg.out_block), h
 
 
 def build(config: StudentConfig, *, rngs: nnx.Rngs) -> Student:

@@ -214,10 +214,12 @@ def luma(x: jax.Array) -> jax.Array:
     return r * _Y_WEIGHTS[0] + g * _Y_WEIGHTS[1] + b * _Y_WEIGHTS[2] + _Y_OFFSET
 
 
-def run(config: ReparamConfig, layers: Sequence[Callable], activations: Sequence[Callable], x: jax.Array):
+def run(config: ReparamConfig, layers: Sequence[Callable], activations: Sequence[Callable], x: jax.Array, *,
+        with_features: bool = False):
     """The architecture, whatever the layers are: head, body..., tail (each x -> y), one activation per body layer.
 
     x: float32 NHWC in [0, 1] -> [B, H, W, 3] (sharpen; H, W multiples of the block) or [B, sH, sW, 3] (sr); raw.
+    with_features: return (output, the tail's input feature map [B, H/s, W/s, channels]) for feature distillation.
     """
     _check_input(x)
     body_input = luma(x) if config.color == "y" else x
@@ -232,7 +234,8 @@ def run(config: ReparamConfig, layers: Sequence[Callable], activations: Sequence
     if config.feature_residual:
         h = h + first
     out = pixel_shuffle(tail(h), config.out_block)  # [..., 3] or, with color "y", [..., 1]: broadcast to R, G, B
-    return residual + out if config.input_residual else out
+    out = residual + out if config.input_residual else out
+    return (out, h) if with_features else out
 
 
 def _activations(config: ReparamConfig, rngs: nnx.Rngs) -> nnx.List:
@@ -267,6 +270,12 @@ class ReparamStudent(nnx.Module):
                  for w, b in (blk.collapse() for blk in self.blocks())]
         return run(self.config, convs, _activation_fns(self.config, self.act), x)
 
+    def with_features(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(output as __call__, the tail's input feature map): feature distillation's view (`run`)."""
+        convs = [functools.partial(collapse.conv, kernel=w, bias=b)
+                 for w, b in (blk.collapse() for blk in self.blocks())]
+        return run(self.config, convs, _activation_fns(self.config, self.act), x, with_features=True)
+
     def expanded(self, x: jax.Array) -> jax.Array:
         """Every branch of every block run literally: the reference for the tests (slow at large `expand`)."""
         return run(self.config, [blk.expanded for blk in self.blocks()], _activation_fns(self.config, self.act), x)
@@ -287,6 +296,11 @@ class CollapsedStudent(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         """x: float32 NHWC in [0, 1] -> the raw output (see `run`)."""
         return run(self.config, [self.head, *self.body, self.tail], _activation_fns(self.config, self.act), x)
+
+    def with_features(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(output as __call__, the tail's input feature map): feature distillation's view (`run`)."""
+        return run(self.config, [self.head, *self.body, self.tail], _activation_fns(self.config, self.act), x,
+                   with_features=True)
 
 
 def build(config: ReparamConfig, *, rngs: nnx.Rngs) -> ReparamStudent:
