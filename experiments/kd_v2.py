@@ -17,7 +17,7 @@ Variants (the KD config, experiments/kd_v2_<student>.py, with these KD-only over
   dukd       output distillation (lambda 1) + zoom-in 0.25 + zoom-out 0.25 + inversion consistency (lambda 0.5)
   upcycle    the same without the consistency term (one student forward per step, as the twin)
   output_kd  output distillation only (lambda 1): the earlier recipe, with this teacher
-  fakd       output distillation (lambda 1) + FAKD on the last hidden feature maps (lambda 0.5, 2x2 pooling), the
+  fakd       output distillation (lambda 1) + FAKD on the last hidden feature maps (lambda 0.1, 2x2 pooling), the
              teacher run on every batch; no upcycling, no consistency term
 """
 
@@ -47,7 +47,7 @@ VARIANTS = {
     "upcycle": ["loss.consistency_lambda=0"],
     "output_kd": ["loss.consistency_lambda=0", "data.upcycle.zoom_in=0", "data.upcycle.zoom_out=0"],
     "fakd": ["loss.consistency_lambda=0", "data.upcycle.zoom_in=0", "data.upcycle.zoom_out=0",
-             "loss.feature_lambda=0.5"],
+             "loss.feature_lambda=0.1"],
 }
 CACHE = "runs/kd_v2/teacher_cache"
 RESULTS = REPO / "experiments/results"

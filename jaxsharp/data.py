@@ -272,16 +272,20 @@ class TeacherCacheSource:
         record = self._decoded.get(index)
         if record is not None:
             return record
+        record = self._read(index)
+        if self.cache:
+            for value in record.values():
+                value.flags.writeable = False
+            self._decoded[index] = record
+        return record
+
+    def _read(self, index: int) -> dict[str, np.ndarray]:
         hr = degrade.mod_crop(self.source[index], self.scale)
         teacher = teacher_cache.read_teacher_output(self.files[index])
         if teacher.shape != hr.shape:
             raise ImageReadError(f"{self.files[index]}: teacher output is {teacher.shape[:2]}, its image "
                                  f"{self.source.paths[index]} is {hr.shape[:2]} after mod-crop (stale cache?)")
-        record = {"hr": hr, "teacher": teacher}
-        if self.cache:
-            teacher.flags.writeable = False
-            self._decoded[index] = record
-        return record
+        return {"hr": hr, "teacher": teacher}
 
     def __repr__(self) -> str:
         return (f"TeacherCacheSource(source={self.source!r}, cache_dir={str(self.cache_dir)!r}, scale={self.scale}, "
@@ -293,7 +297,7 @@ class TeacherCacheSource:
         return state
 
 
-class UpcycledSource:
+class UpcycledSource(TeacherCacheSource):
     """Upcycled records of a teacher cache (teacher_cache.UPCYCLE_KINDS, DUKD's zoom-in / zoom-out), one per image.
 
     kind "zoom_in": {"lr": the mod-cropped image itself, "teacher": the cached output, s times its size}: no ground
@@ -305,57 +309,37 @@ class UpcycledSource:
 
     def __init__(self, source: ImageFolderSource, cache_dir: str | os.PathLike, kind: str, *, scale: int,
                  cache: bool | None = None, degradation: str = degrade.DEFAULT):
-        self.base = TeacherCacheSource(source, cache_dir, scale=scale, cache=False, degradation=degradation)
+        super().__init__(source, cache_dir, scale=scale, cache=cache, degradation=degradation)
         (self.kind,) = teacher_cache.check_upcycle([kind])
         manifest = teacher_cache.read_manifest(cache_dir)
         if kind not in manifest.get("upcycle", ()):
             raise ValueError(f"{cache_dir}: the teacher cache has no {kind} outputs (it holds "
                              f"{', '.join(manifest.get('upcycle', ())) or 'none'}); build it with upcycle=({kind!r},)")
-        self.quantize = bool(manifest.get("quantize", False))
-        self.degradation, self.scale = degradation, int(scale)
-        self.files = tuple(self.base.cache_dir / kind / f.relative_to(self.base.cache_dir) for f in self.base.files)
+        self.quantize, self.degradation = bool(manifest.get("quantize", False)), degradation
+        self.files = tuple(self.cache_dir / kind / f.relative_to(self.cache_dir) for f in self.files)
         missing = [str(f) for f in self.files if not f.is_file()]
         if missing:
-            raise FileNotFoundError(f"{self.base.cache_dir}: no {kind} output for {len(missing)} of {len(self.files)} "
+            raise FileNotFoundError(f"{self.cache_dir}: no {kind} output for {len(missing)} of {len(self.files)} "
                                     f"images (e.g. {missing[0]})")
-        self.cache = source.cache if cache is None else cache
-        self._decoded: dict[int, dict[str, np.ndarray]] = {}
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        record = self._decoded.get(index)
-        if record is not None:
-            return record
-        source = self.base.source
-        hr = degrade.mod_crop(source[index], self.scale)
+    def _read(self, index: int) -> dict[str, np.ndarray]:
+        hr = degrade.mod_crop(self.source[index], self.scale)
         teacher = teacher_cache.read_teacher_output(self.files[index])
         if self.kind == "zoom_in":
             image, expected, key = hr, (hr.shape[0] * self.scale, hr.shape[1] * self.scale, 3), "lr"
         else:
-            relative = source.paths[index].relative_to(source.root).as_posix()
+            relative = self.source.paths[index].relative_to(self.source.root).as_posix()
             image = teacher_cache.zoom_out_image(hr, relative, scale=self.scale, degradation=self.degradation,
                                                  quantize=self.quantize)
             expected, key = image.shape, "hr"
         if teacher.shape != expected:
             raise ImageReadError(f"{self.files[index]}: {self.kind} teacher output is {teacher.shape[:2]}, expected "
-                                 f"{expected[:2]} for {source.paths[index]} (stale cache?)")
-        record = {key: image, "teacher": teacher}
-        if self.cache:
-            for value in record.values():
-                value.flags.writeable = False
-            self._decoded[index] = record
-        return record
+                                 f"{expected[:2]} for {self.source.paths[index]} (stale cache?)")
+        return {key: image, "teacher": teacher}
 
     def __repr__(self) -> str:
-        return (f"UpcycledSource(source={self.base.source!r}, cache_dir={str(self.base.cache_dir)!r}, "
-                f"kind={self.kind!r}, scale={self.scale}, cache={self.cache})")
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_decoded"] = {}
-        return state
+        return (f"UpcycledSource(source={self.source!r}, cache_dir={str(self.cache_dir)!r}, kind={self.kind!r}, "
+                f"scale={self.scale}, cache={self.cache})")
 
 
 class UpcycleMixSource:
