@@ -110,6 +110,15 @@ def test_build_cache_with_the_real_tiny_teacher(tmp_path, shared_data):
         assert cached.shape == hr.shape == (16, 16, 3)
         np.testing.assert_allclose(cached, expected, atol=0.5 / 65535 + 2e-6)
 
+    # Upcycling works for the SwinIR teacher too: zoom-in is the ensemble of the teacher on the image itself.
+    manifest = teacher_cache.build_teacher_cache(teacher, source.paths[:1], tmp_path / "cache", root=source.root,
+                                                 scale=2, progress=False, upcycle=("zoom_in",))
+    assert manifest["upcycle"] == ["zoom_in"]
+    hr = degrade.mod_crop(np.asarray(Image.open(source.paths[0]).convert("RGB"), np.float32) / 255, 2)
+    expected = np.clip(_reference_ensemble(lambda t: teacher(jnp.asarray(t)), hr[None])[0], 0, 1)
+    np.testing.assert_allclose(teacher_cache.read_teacher_output(tmp_path / "cache" / "zoom_in" / "a.png"), expected,
+                               atol=0.5 / 65535 + 2e-6)
+
 
 def test_cache_resumes_detects_a_changed_teacher_and_protects_other_folders(tmp_path):
     images = tmp_path / "images"
