@@ -10,6 +10,9 @@ With a teacher cache (distillation, see teacher_cache.py), each record is (hr, c
 cropped and transformed together by one draw, and batches gain "teacher" [B, crop, crop, 3] and per-sample weights
 "target_weight" / "teacher_weight" [B] for losses.student_loss. Official teacher outputs (LR input, output, no ground
 truth) can join as extra records with target_weight 0; their "target" is a copy of the teacher crop (static shapes).
+Upcycled records from the same cache (DUKD's zoom-in: an HR crop as the input, the teacher's output its only target;
+zoom-out: the lr as the ground truth of its own degradation) replace an image's record with their shares
+(`upcycle_shares`, drawn per record).
 
 Randomness comes only from grain's per-record generator (Philox keyed by seed + the record's position in the sampled
 stream; a random degradation draws from it after the crop), so the same seed and worker_count give identical batches
