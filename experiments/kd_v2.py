@@ -3,6 +3,7 @@ small students; writes experiments/results/kd_v2.json.
 
     python experiments/kd_v2.py run --student tiny --variant dukd      # 3 seed pairs (experiments/kd_seed_pairs.py)
     python experiments/kd_v2.py run --student small --variant dukd
+    python experiments/kd_v2.py val                                    # every run's export on the validation split
     python experiments/kd_v2.py collect                                # -> experiments/results/kd_v2.json + table
 
 Teacher: student_small_x2_plain under the x8 self-ensemble (chosen on the validation split among the shipped
@@ -72,23 +73,53 @@ def teacher_figures() -> dict:
     return {r["set"]: r["psnr_y"] for r in rows if r["method"].endswith("+x8")}
 
 
+def val_pair(student: str, variant: str, seed: int) -> dict:
+    """{"val": {"kd": dB, "nokd": dB}} from `evaluate --sets val` of the pair's exports (see `val`), else {}: the
+    validation split beside the benchmarks, kept out of the benchmark mean."""
+    out = {}
+    for arm, run_name in (("kd", f"kd_{variant}_s{seed}"), ("nokd", f"nokd_s{seed}")):
+        path = REPO / "runs/kd_v2" / student / run_name / "val.json"
+        if not path.is_file():
+            return {}
+        out[arm] = json.loads(path.read_text())["results"][0]["psnr_y"]
+    return {"val": out}
+
+
+def val(args) -> int:
+    """Evaluates every finished run's export on the validation split (runs/kd_v2/<student>/<run>/val.json)."""
+    import subprocess
+
+    for export in sorted((REPO / "runs/kd_v2").glob("*/*/export")):
+        result = export.parent / "val.json"
+        if not result.is_file():
+            subprocess.run([sys.executable, "-m", "jaxsharp.evaluate", "--method", "student", "--weights", str(export),
+                            "--mode", "sharpen", "--scale", "2", "--sets", "val", "--no-progress", "--json",
+                            str(result)], cwd=REPO, check=True, capture_output=True)
+        print(export.parent.relative_to(REPO), json.loads(result.read_text())["results"][0]["psnr_y"])
+    return 0
+
+
 def collect(args) -> int:
     teacher = {"name": TEACHER["name"], **teacher_figures()}
-    variants, lines = [], ["| variant | student | gain per seed (dB) | mean +- sd (dB) |", "|---|---|---|---|"]
+    variants, lines = [], ["| variant | student | gain per seed (dB) | mean +- sd (dB) | val gain, mean (dB) |",
+                           "|---|---|---|---|---|"]
     for variant in VARIANTS:
         for student in STUDENTS:
             path = variant_json(student, variant)
             if not path.is_file():
                 continue
             result = json.loads(path.read_text())
-            pairs = [{"seed": p["seed"], "kd": p["kd"], "nokd": p["nokd"]} for p in result["pairs"]]
+            pairs = [{"seed": p["seed"], "kd": p["kd"], "nokd": p["nokd"],
+                      **val_pair(student, variant, p["seed"])} for p in result["pairs"]]
             variants.append({"name": variant, "student": student, "teacher": teacher, "steps": args.steps,
                              "kd_config": result["kd_config"], "nokd_config": result["nokd_config"],
                              "pairs": pairs})
             gains = [statistics.fmean(p["kd"][s] - p["nokd"][s] for s in p["kd"]) for p in pairs]
             sd = statistics.stdev(gains) if len(gains) > 1 else 0.0
+            val_gains = [p["val"]["kd"] - p["val"]["nokd"] for p in pairs if "val" in p]
+            val_text = (f"{statistics.fmean(val_gains):+.3f}" if len(val_gains) == len(pairs) else "-")
             lines.append(f"| {variant} | {student} | {' / '.join(f'{g:+.3f}' for g in gains)} | "
-                         f"{statistics.fmean(gains):+.3f} +- {sd:.3f} |")
+                         f"{statistics.fmean(gains):+.3f} +- {sd:.3f} | {val_text} |")
     atomic.write_json(RESULTS / "kd_v2.json", {"variants": variants}, indent=1)
     print("\n".join(lines))
     return 0
@@ -102,10 +133,11 @@ def main(argv=None) -> int:
     r.add_argument("--variant", choices=list(VARIANTS), default="dukd")
     r.add_argument("--seeds", default="0,1,2")
     r.add_argument("--steps", type=int, default=2000)
+    sub.add_parser("val")
     c = sub.add_parser("collect")
     c.add_argument("--steps", type=int, default=2000, help="recorded in kd_v2.json (the runs' length)")
     args = p.parse_args(argv)
-    return run(args) if args.command == "run" else collect(args)
+    return {"run": run, "val": val, "collect": collect}[args.command](args)
 
 
 if __name__ == "__main__":
