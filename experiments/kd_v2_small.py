@@ -2,9 +2,20 @@
 DUKD-style distillation from the strongest teacher made here (student_small_x2_plain under the x8 self-ensemble,
 chosen on the validation split by experiments/kd_teacher_choice.py): output distillation on the ground-truth
 records, upcycled zoom-in / zoom-out records labelled by the teacher, and label consistency under colour
-inversion. Its twin is experiments/student_reparam_small_x2.py itself (same init and batches for a seed).
+inversion. Its twin is experiments/student_reparam_small_x2.py itself (same init and data seed; the upcycled
+draws change which crops the KD arm sees).
 
-    python experiments/kd_v2.py --student small     # the seed pairs; see experiments/kd_v2.py
+    python experiments/kd_v2.py run --student small --variant dukd   # the seed pairs; see experiments/kd_v2.py
+
+Result (2026-12-06, 2-core CPU, 2,000 steps per run, variant "dukd"; experiments/results/kd_v2_dukd_small.json
+and kd_v2.json), x2 sharpen PSNR-Y, KD / no-KD:
+| seed | Set5 | Set14 | B100 | gain (mean of the three) |
+|---|---|---|---|---|
+| 0 | 36.95 / 36.85 | 32.67 / 32.60 | 31.49 / 31.45 | +0.071 |
+| 1 | 36.91 / 36.87 | 32.66 / 32.58 | 31.47 / 31.44 | +0.049 |
+| 2 | 36.94 / 36.89 | 32.66 / 32.63 | 31.49 / 31.48 | +0.031 |
+Gain over 3 seed pairs: +0.050 +- 0.020 dB (target > 0: met); on the validation split +0.062 / +0.044 / +0.024 dB.
+The seed-0 pair is committed in experiments/results/kd_v2_models/small_kd_dukd_s0 and small_nokd_s0.
 """
 
 from jaxsharp.configs import common

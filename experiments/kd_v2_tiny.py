@@ -2,9 +2,21 @@
 DUKD-style distillation from the strongest teacher made here (student_small_x2_plain under the x8 self-ensemble,
 chosen on the validation split by experiments/kd_teacher_choice.py): output distillation on the ground-truth
 records, upcycled zoom-in / zoom-out records labelled by the teacher, and label consistency under colour
-inversion. Its twin is experiments/student_reparam_tiny_x2.py itself (same init and batches for a seed).
+inversion. Its twin is experiments/student_reparam_tiny_x2.py itself (same init and data seed; the upcycled
+draws change which crops the KD arm sees).
 
-    python experiments/kd_v2.py --student tiny     # the seed pairs; see experiments/kd_v2.py
+    python experiments/kd_v2.py run --student tiny --variant dukd   # the seed pairs; see experiments/kd_v2.py
+
+Result (2026-12-06, 2-core CPU, 2,000 steps per run, variant "dukd"; experiments/results/kd_v2_dukd_tiny.json
+and kd_v2.json), x2 sharpen PSNR-Y, KD / no-KD:
+| seed | Set5 | Set14 | B100 | gain (mean of the three) |
+|---|---|---|---|---|
+| 0 | 36.59 / 36.55 | 32.44 / 32.39 | 31.28 / 31.26 | +0.037 |
+| 1 | 36.65 / 36.57 | 32.45 / 32.42 | 31.29 / 31.28 | +0.041 |
+| 2 | 36.59 / 36.55 | 32.42 / 32.41 | 31.27 / 31.27 | +0.017 |
+Gain over 3 seed pairs: +0.032 +- 0.013 dB (target >= +0.10: missed); on the validation split +0.028 / +0.026 /
+-0.002 dB.
+The seed-0 pair is committed in experiments/results/kd_v2_models/tiny_kd_dukd_s0 and tiny_nokd_s0.
 """
 
 from jaxsharp.configs import common
