@@ -79,6 +79,12 @@ def build_cache(kd_config: str, cache_dir: pathlib.Path, *, teacher_path: str | 
           flush=True)
 
 
+def evaluate_export(export: pathlib.Path, sets: str, result_file: pathlib.Path, log: pathlib.Path) -> None:
+    """`python -m jaxsharp.evaluate` of a run's export (x2 sharpen) on `sets`, its JSON written to `result_file`."""
+    _run([sys.executable, "-m", "jaxsharp.evaluate", "--method", "student", "--weights", str(export),
+          "--mode", "sharpen", "--scale", "2", "--sets", sets, "--no-progress", "--json", str(result_file)], log)
+
+
 def train_and_evaluate(config: str, workdir: pathlib.Path, seed: int, args, extra: list[str]) -> dict:
     result_file = workdir / "eval.json"
     if not result_file.is_file():
@@ -89,9 +95,7 @@ def train_and_evaluate(config: str, workdir: pathlib.Path, seed: int, args, extr
                   "--accelerator", args.accelerator, f"--config.seed={seed}", f"--config.data.seed={seed}", *extra],
                  workdir.with_suffix(".train.log"))
             (workdir / "train_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
-        _run([sys.executable, "-m", "jaxsharp.evaluate", "--method", "student", "--weights", str(workdir / "export"),
-              "--mode", "sharpen", "--scale", "2", "--sets", args.sets, "--no-progress", "--json", str(result_file)],
-             workdir.with_suffix(".eval.log"))
+        evaluate_export(workdir / "export", args.sets, result_file, workdir.with_suffix(".eval.log"))
     rows = json.loads(result_file.read_text())["results"]
     return {r["set"]: r["psnr_y"] for r in rows}
 

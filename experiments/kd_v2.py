@@ -87,14 +87,10 @@ def val_pair(student: str, variant: str, seed: int) -> dict:
 
 def val(args) -> int:
     """Evaluates every finished run's export on the validation split (runs/kd_v2/<student>/<run>/val.json)."""
-    import subprocess
-
     for export in sorted((REPO / "runs/kd_v2").glob("*/*/export")):
         result = export.parent / "val.json"
         if not result.is_file():
-            subprocess.run([sys.executable, "-m", "jaxsharp.evaluate", "--method", "student", "--weights", str(export),
-                            "--mode", "sharpen", "--scale", "2", "--sets", "val", "--no-progress", "--json",
-                            str(result)], cwd=REPO, check=True, capture_output=True)
+            kd_seed_pairs.evaluate_export(export, "val", result, export.parent.with_suffix(".val.log"))
         print(export.parent.relative_to(REPO), json.loads(result.read_text())["results"][0]["psnr_y"])
     return 0
 

@@ -249,7 +249,7 @@ class TeacherCacheSource:
             raise TypeError(f"a teacher cache needs an image-folder source (with paths and root), got {source!r}")
         self.source, self.scale = source, int(scale)
         self.cache_dir = pathlib.Path(cache_dir)
-        manifest = teacher_cache.read_manifest(self.cache_dir)
+        self.manifest = manifest = teacher_cache.read_manifest(self.cache_dir)
         if manifest.get("scale") != self.scale:
             raise ValueError(f"{self.cache_dir}: teacher cache is for x{manifest.get('scale')}, the loader is x{scale}")
         cached_degradation = manifest.get("degradation", degrade.DEFAULT)
@@ -314,7 +314,7 @@ class UpcycledSource(TeacherCacheSource):
                  cache: bool | None = None, degradation: str = degrade.DEFAULT):
         super().__init__(source, cache_dir, scale=scale, cache=cache, degradation=degradation)
         (self.kind,) = teacher_cache.check_upcycle([kind])
-        manifest = teacher_cache.read_manifest(cache_dir)
+        manifest = self.manifest
         if kind not in manifest.get("upcycle", ()):
             raise ValueError(f"{cache_dir}: the teacher cache has no {kind} outputs (it holds "
                              f"{', '.join(manifest.get('upcycle', ())) or 'none'}); build it with upcycle=({kind!r},)")

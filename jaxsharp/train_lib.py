@@ -235,9 +235,12 @@ def build_teacher_cache(config: ml_collections.ConfigDict, cache_dir: str | os.P
 
 
 def upcycle_shares(config: ml_collections.ConfigDict) -> dict[str, float]:
-    """data.upcycle's non-zero shares, {kind: share} (none in configs written before the field)."""
-    upcycle = config.data.get("upcycle") or {}
-    return {kind: float(share) for kind, share in dict(upcycle).items() if share}
+    """data.upcycle's non-zero shares, {kind: share}, checked by data.check_upcycle_shares (ValueError naming the
+    field); none in configs written before the field."""
+    try:
+        return data.check_upcycle_shares(dict(config.data.get("upcycle") or {}))
+    except ValueError as e:
+        raise ValueError(f"data.upcycle: {e}") from None
 
 
 def load_feature_teacher(config: ml_collections.ConfigDict):
@@ -413,10 +416,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _at_least(config, "loss.consistency_lambda", 0)
     _at_least(config, "loss.feature_lambda", 0)
     _at_least(config, "loss.feature_pool", 1)
-    try:
-        data.check_upcycle_shares(dict(config.data.get("upcycle") or {}))
-    except ValueError as e:
-        raise ValueError(f"data.upcycle: {e}") from None
     if (upcycle_shares(config) or _field(config, "loss.consistency_lambda", 0.0) > 0) and \
             not config.loss.distill_lambda > 0:
         raise ValueError("data.upcycle and loss.consistency_lambda need a teacher: set loss.distill_lambda > 0")
