@@ -19,7 +19,12 @@ Variants (the KD config, experiments/kd_v2_<student>.py, with these KD-only over
   upcycle    the same without the consistency term (one student forward per step, as the twin)
   output_kd  output distillation only (lambda 1): the earlier recipe, with this teacher
   fakd       output distillation (lambda 1) + FAKD on the last hidden feature maps (lambda 0.1, 2x2 pooling), the
-             teacher run on every batch; no upcycling, no consistency term
+             teacher run on every batch; no upcycling, no consistency term. Its lambda came from the term's size in a
+             200-step probe (feature_loss ~0.10-0.17 against pixel_loss ~0.023 in metrics.csv), not from tuning:
+             python -m jaxsharp.train --config experiments/kd_v2_tiny.py --workdir /tmp/fakdprobe --accelerator cpu \
+               --config.steps=200 --config.log_every=50 --config.eval.sets='()' --config.loss.distill_lambda=0 \
+               --config.data.upcycle.zoom_in=0 --config.data.upcycle.zoom_out=0 \
+               --config.loss.consistency_lambda=0 --config.loss.feature_lambda=0.5
 """
 
 from __future__ import annotations
